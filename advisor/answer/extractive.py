@@ -1,0 +1,222 @@
+"""Stage 5, answer (default): quote the most relevant sentences and lists, each with its `[n]`.
+
+Every sentence of the answer is a verbatim unit of the passage it cites, so it is supported by
+construction. Units were embedded at index time; a query embeds only the question. A unit's
+score mixes its cosine to the question with IDF-weighted word overlap, because the domain phrase
+("AI project manager") dominates the embeddings of nearly every sentence of the corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Settings
+from ..retrieve import GenerationView
+from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
+
+_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Candidate:
+    hit_rank: int
+    chunk: Chunk
+    unit: Unit
+    order: int
+    text: str
+    score: float = 0.0
+
+
+def _fetch_units(view: GenerationView, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray]:
+    ids = [h.chunk.id for h in hits]
+    got = view.generation.units.get(
+        where={"chunk_id": {"$in": ids}}, include=["embeddings", "metadatas", "documents"]
+    )
+    rank = {cid: i for i, cid in enumerate(ids)}
+    cands: list[Candidate] = []
+    for text, meta in zip(got["documents"], got["metadatas"], strict=True):
+        hit = hits[rank[meta["chunk_id"]]]
+        parent = int(meta.get("parent", -1))
+        unit = Unit(
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            kind=meta["kind"],
+            parent=None if parent < 0 else parent,
+        )
+        cands.append(Candidate(rank[meta["chunk_id"]], hit.chunk, unit, int(meta["order"]), text))
+    vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(cands), -1)
+    return cands, vectors
+
+
+def _overlap(view: GenerationView, q_tokens: list[str], text: str) -> float:
+    if not q_tokens:
+        return 0.0
+    unit_tokens = set(view.lexical.tokenize([text])[0])
+    weights = {t: view.lexical.idf(t) for t in set(q_tokens)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in unit_tokens) / total if total else 0.0
+
+
+def clean(text: str) -> str:
+    """One line of display text: list marker removed, whitespace collapsed."""
+    return _SPACE.sub(" ", _MARKER.sub("", text)).strip()
+
+
+def _select(cands: list[Candidate], settings: Settings, short: bool) -> list[Candidate]:
+    ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+    if not ranked:
+        return []
+    best = ranked[0].score
+    limit = 2 if short else settings.max_answer_units
+    chosen: list[Candidate] = []
+    for cand in ranked:
+        if cand.score < best * settings.unit_keep_ratio or len(chosen) >= limit:
+            break
+        chosen.append(cand)
+    return _tidy(chosen, cands)
+
+
+def _key(c: Candidate) -> tuple[str, int]:
+    return (c.chunk.id, c.order)
+
+
+def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
+    """No item twice, no item beside its own list, no sentence inside a chosen list."""
+    by_key = {_key(c): c for c in pool}
+    out: list[Candidate] = []
+    # two or more items of one list: quote the list (with its lead-in) instead
+    items_per_list: dict[tuple[str, int], int] = {}
+    for c in chosen:
+        if c.unit.kind == "item" and c.unit.parent is not None:
+            k = (c.chunk.id, c.unit.parent)
+            items_per_list[k] = items_per_list.get(k, 0) + 1
+    for c in chosen:
+        if c.unit.kind == "item" and c.unit.parent is not None:
+            k = (c.chunk.id, c.unit.parent)
+            if items_per_list.get(k, 0) >= 2 and k in by_key:
+                c = by_key[k]
+        out.append(c)
+    lists = [c for c in out if c.unit.kind == "list"]
+    seen_text: set[str] = set()
+    final: list[Candidate] = []
+    for c in out:
+        inside = any(
+            lst is not c and lst.chunk.source == c.chunk.source
+            and lst.unit.start <= c.unit.start and c.unit.end <= lst.unit.end
+            for lst in lists
+        )
+        norm = clean(c.text).lower()
+        if inside or norm in seen_text:
+            continue
+        seen_text.add(norm)
+        final.append(c)
+    return final
+
+
+def render_unit(c: Candidate, n: int) -> str:
+    """A unit as answer text: sentences inline, lists as lists; every line ends with `[n]`."""
+    if c.unit.kind != "list":
+        return f"{clean(c.text)} [{n}]"
+    lines = [ln for ln in c.text.splitlines() if ln.strip()]
+    lead = [ln for ln in lines if not _MARKER.match(ln)]
+    items = [ln for ln in lines if _MARKER.match(ln)]
+    head = f"{clean(' '.join(lead))} [{n}]\n" if lead else ""
+    return head + "\n".join(f"- {clean(i)} [{n}]" for i in items)
+
+
+def decline_text(topics: list[str]) -> str:
+    listed = "; ".join(topics[:10])
+    return (
+        "I'm sorry, I can't answer that from the documents I have, and I'd rather not guess. "
+        f"They cover: {listed}."
+    )
+
+
+class ExtractiveGenerator:
+    """Builds an answer from quoted units; no generative model involved."""
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def generate(
+        self,
+        question: str,
+        retrieval: Retrieval,
+        view: GenerationView,
+        embed: Callable[[list[str]], np.ndarray],
+        history: object = None,
+    ) -> Iterator[Answer]:
+        if not retrieval.answerable or not retrieval.hits:
+            yield declined_answer(question, view, self.name)
+            return
+        cands, vectors = _fetch_units(view, retrieval.hits)
+        query = retrieval.query
+        q_full, q_focus = embed([query, view.without_common_words(query)])
+        q_tokens = view.lexical.tokenize([query])[0]
+        if len(cands):
+            cos = 0.5 * (vectors @ q_full) + 0.5 * (vectors @ q_focus)
+        else:
+            cos = np.zeros(0)
+        for cand, sim in zip(cands, cos, strict=True):
+            prior = 0.04 * (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
+            cand.score = float(sim) + 0.35 * _overlap(view, q_tokens, cand.text) + prior
+        short = len(q_tokens) <= 2
+        chosen = _select(cands, self.settings, short)
+        if not chosen:
+            yield declined_answer(question, view, self.name)
+            return
+        yield from assemble(question, chosen, self.name)
+
+
+def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator[Answer]:
+    """Number the cited chunks, then stream the answer a paragraph at a time."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in chosen:  # chosen is best-first: first group holds the best unit
+        groups.setdefault(c.chunk.id, []).append(c)
+    citations = []
+    for n, members in enumerate(groups.values(), start=1):
+        chunk = members[0].chunk
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=chunk.doc_id,
+                title=chunk.title,
+                section=chunk.section,
+                source=chunk.source,
+                start=chunk.start,
+                end=chunk.end,
+                text=chunk.text,
+                page=chunk.page,
+                used=sorted((m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members),
+            )
+        )
+    yield Answer(question=question, citations=citations, generator=generator)
+    parts: list[str] = []
+    for n, members in enumerate(groups.values(), start=1):
+        members.sort(key=lambda m: m.unit.start)
+        para: list[str] = []
+        for m in members:
+            text = render_unit(m, n)
+            if m.unit.kind == "list":
+                if para:
+                    parts.append(" ".join(para))
+                    para = []
+                parts.append(text)
+            else:
+                para.append(text)
+        if para:
+            parts.append(" ".join(para))
+    for i, part in enumerate(parts):
+        yield Answer(answer=("\n\n" if i else "") + part)
+
+
+def declined_answer(question: str, view: GenerationView, generator: str) -> Answer:
+    topics = sorted({m.get("title", "") for m in view.generation.manifest.values()} - {""})
+    return Answer(question=question, answer=decline_text(topics), declined=True, generator=generator)

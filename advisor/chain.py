@@ -1,0 +1,198 @@
+"""The advisor as a LangChain Runnable: question (+ history) -> retrieve -> answer -> verify.
+
+`Advisor` is what apps embed. Models and the Chroma client are loaded once per `Advisor` and
+shared by every call, so one instance can serve many users (calls are thread-safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import cached_property
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from .config import Settings, apply_offline_env
+from .embed import Embedder, make_embeddings
+from .errors import InvalidQuestionError
+from .index import IndexReport, Progress, build_index
+from .retrieve import AdvisorRetriever, Searcher
+from .store import IndexStore, open_store
+from .types import Answer, Retrieval
+
+_FOLLOW_UP = re.compile(
+    r"\b(those|these|that|this|them|they|it|its|their|one|ones|which of|what about|how about|"
+    r"the (?:first|second|last|other)|also|else|more)\b",
+    re.I,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+History = Sequence[Any]
+
+
+def clean_question(question: object, limit: int) -> str:
+    """The question as text a retriever can use, or an `InvalidQuestionError` saying why not."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError(
+            f"The question must be text, not {type(question).__name__}."
+        )
+    text = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text)).strip()
+    if not text:
+        raise InvalidQuestionError("Please type a question.")
+    if len(text) > limit:
+        raise InvalidQuestionError(
+            f"The question is {len(text):,} characters long; the limit is {limit:,}. "
+            "Please shorten it."
+        )
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestionError("The question has no words in it. Please ask in words.")
+    return " ".join(text.split())
+
+
+def history_turns(history: History | None) -> list[tuple[str, str]]:
+    """(role, text) pairs from tuples, {"role", "content"} dicts or LangChain messages."""
+    turns: list[tuple[str, str]] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            role, content = item.get("role", ""), item.get("content", "")
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            role, content = item
+        else:
+            role, content = getattr(item, "type", ""), getattr(item, "content", "")
+        role = {"human": "user", "ai": "assistant"}.get(str(role), str(role))
+        if isinstance(content, str) and content.strip():
+            turns.append((role, content))
+    return turns
+
+
+def previous_question(history: History | None) -> str | None:
+    previous = [text for role, text in history_turns(history) if role == "user"]
+    return previous[-1] if previous else None
+
+
+class Advisor(Runnable[dict, Answer]):
+    """Answers `{"question": str, "chat_history": [...]}` with a cited `Answer`.
+
+    Supports `invoke`, `stream` (chunks that add up to the answer), `batch` and their async forms.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        llm: Any = None,
+        embedder: Embedder | None = None,
+        store: IndexStore | None = None,
+    ) -> None:
+        apply_offline_env()
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._store = store
+        self._llm = llm
+
+    # --- the parts, built once -------------------------------------------------------------
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or make_embeddings(self.settings)
+
+    @cached_property
+    def store(self) -> IndexStore:
+        return self._store or open_store(self.settings)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.settings, self.embedder, self.store)
+
+    @cached_property
+    def generator(self) -> Any:
+        from .answer import make_generator
+
+        return make_generator(self.settings, self._llm)
+
+    @property
+    def generator_name(self) -> str:
+        return str(self.generator.name)
+
+    def as_retriever(self) -> AdvisorRetriever:
+        """The hybrid search alone, as a LangChain retriever."""
+        return AdvisorRetriever(searcher=self.searcher)
+
+    def index(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Build or update the index from `settings.corpus_dir`."""
+        return build_index(self.settings, self.embedder, self.store, rebuild=rebuild, progress=progress)
+
+    def warm_up(self) -> None:
+        """Load the models and the index now rather than on the first question."""
+        self.searcher.view()
+        self.embedder.embed(["warm up"])
+
+    # --- Runnable ----------------------------------------------------------------------------
+    def _parse(self, payload: Any) -> tuple[str, History]:
+        if isinstance(payload, str):
+            return clean_question(payload, self.settings.max_question_chars), []
+        if not isinstance(payload, dict):
+            raise InvalidQuestionError(
+                f"Expected {{'question': str, 'chat_history': [...]}}, got {type(payload).__name__}."
+            )
+        question = clean_question(payload.get("question"), self.settings.max_question_chars)
+        return question, payload.get("chat_history") or []
+
+    def _answer_stream(self, payload: Any) -> Iterator[Answer]:
+        question, history = self._parse(payload)
+        view = self.searcher.view()
+        retrieval = self.retrieve(question, history)
+        first = True
+        for part in self.generator.generate(question, retrieval, view, self.embedder.embed, history):
+            if first:
+                part = part.model_copy(update={"question": question, "retrieved": [h.chunk.doc_id for h in retrieval.hits]})
+                first = False
+            yield part
+
+    def retrieve(self, question: str, history: History | None = None) -> Retrieval:
+        """Search for the question; a follow-up ("Which of those is about Scrum?", "Can I do the
+        job remotely?") is searched together with the question it follows."""
+        alone = self.searcher.search(question)
+        previous = previous_question(history)
+        if not previous:
+            return alone
+        joined = self.searcher.search(f"{previous} {question}")
+        if _FOLLOW_UP.search(question) or (
+            joined.best_dense > alone.best_dense + self.settings.follow_up_margin
+        ):
+            return joined
+        return alone
+
+    def _transform(self, inputs: Iterator[Any]) -> Iterator[Answer]:
+        for payload in inputs:
+            yield from self._answer_stream(payload)
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+        total: Answer | None = None
+        for part in self.stream(input, config, **kwargs):
+            total = part if total is None else total + part
+        assert total is not None
+        return total
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Answer]:
+        yield from self._transform_stream_with_config(iter([input]), self._transform, config)
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+        return await asyncio.to_thread(self.invoke, input, config)
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Answer]:
+        iterator = iter(self.stream(input, config))
+        done = object()
+        while (part := await asyncio.to_thread(next, iterator, done)) is not done:
+            yield part  # type: ignore[misc]
+
+    def ask(self, question: str, chat_history: History | None = None) -> Answer:
+        """Shortcut for `invoke({"question": ..., "chat_history": ...})`."""
+        return self.invoke({"question": question, "chat_history": chat_history or []})

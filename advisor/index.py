@@ -1,0 +1,245 @@
+"""Build or update the index: load -> split -> embed -> store, incrementally and atomically.
+
+Unchanged documents (same content hash) keep their vectors (copied, not re-embedded), changed
+documents are re-split and re-embedded, removed ones disappear, and a run with nothing to do
+writes nothing. A lock file keeps two builds from running at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .config import Settings
+from .embed import Embedder
+from .errors import CorpusError, IndexBusyError, IndexCorruptError, IndexMismatchError
+from .load import Problem, load_corpus
+from .split import CHUNKER_VERSION, split_document
+from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore
+from .types import Chunk, SourceDocument
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IndexReport:
+    """What a build did, for the summary line."""
+
+    documents: int = 0
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    changed_documents: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    wrote: bool = False
+
+
+def index_spec(settings: Settings, embedder: Embedder) -> IndexSpec:
+    return IndexSpec(
+        embed_model=settings.embedding_model,
+        dimension=embedder.dimension,
+        chunk_tokens=min(settings.chunk_tokens, embedder.max_tokens),
+        chunker=CHUNKER_VERSION,
+    )
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "title": chunk.title,
+        "section": chunk.section,
+        "source": chunk.source,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    return meta
+
+
+def unit_embed_text(chunk: Chunk, text: str) -> str:
+    """A unit is embedded with its nearest heading: "Soft Skills: Communication"."""
+    heading = chunk.section.rsplit(" > ", 1)[-1] or chunk.title
+    return f"{heading}: {text}"
+
+
+def _batches(n: int, size: int) -> Iterator[slice]:
+    for i in range(0, n, size):
+        yield slice(i, min(i + size, n))
+
+
+def _copy_documents(old: Generation, new: Generation, sources: list[str], batch: int) -> int:
+    """Carry unchanged documents' chunks and units (with their vectors) into the new generation."""
+    copied = 0
+    for i in range(0, len(sources), 200):
+        group = sources[i : i + 200]
+        for name in ("chunks", "units"):
+            src, dst = getattr(old, name), getattr(new, name)
+            got = src.get(
+                where={"source": {"$in": group}}, include=["embeddings", "documents", "metadatas"]
+            )
+            ids = got["ids"]
+            for part in _batches(len(ids), batch):
+                dst.add(
+                    ids=ids[part],
+                    embeddings=np.asarray(got["embeddings"][part]),
+                    documents=got["documents"][part],
+                    metadatas=got["metadatas"][part],
+                )
+            if name == "chunks":
+                copied += len(ids)
+    return copied
+
+
+def _add_chunks(
+    gen: Generation, chunks: list[Chunk], embedder: Embedder, batch: int, progress: Progress
+) -> None:
+    """Embed chunks (with heading context) and their units, and write both collections."""
+    units = [(c, i, u) for c in chunks for i, u in enumerate(c.units)]
+    total = len(chunks) + len(units)
+    done = 0
+    for part in _batches(len(chunks), batch):
+        group = chunks[part]
+        vectors = embedder.embed([c.embed_text for c in group])
+        gen.chunks.add(
+            ids=[c.id for c in group],
+            embeddings=vectors,
+            documents=[c.text for c in group],
+            metadatas=[chunk_metadata(c) for c in group],
+        )
+        done += len(group)
+        progress("embedding", done, total)
+    for part in _batches(len(units), batch):
+        group = units[part]
+        texts = [c.text[u.start - c.start : u.end - c.start] for c, _, u in group]
+        vectors = embedder.embed([unit_embed_text(c, t) for (c, _, _), t in zip(group, texts, strict=True)])
+        gen.units.add(
+            ids=[f"{c.id}:{i}" for c, i, _ in group],
+            embeddings=vectors,
+            documents=texts,
+            metadatas=[
+                {
+                    "chunk_id": c.id,
+                    "source": c.source,
+                    "start": u.start,
+                    "end": u.end,
+                    "kind": u.kind,
+                    "parent": -1 if u.parent is None else u.parent,
+                    "order": i,
+                }
+                for c, i, u in group
+            ],
+        )
+        done += len(group)
+        progress("embedding", done, total)
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    store: IndexStore,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the index in line with the corpus; see the module docstring for the guarantees."""
+    report_progress: Progress = progress or (lambda *_: None)
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.index_dir / ".index.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexBusyError(
+            "Another `advisor index` is running on this index; wait for it to finish."
+        ) from None
+    try:
+        return _build(settings, embedder, store, rebuild, report_progress)
+    finally:
+        lock.release()
+
+
+def _build(
+    settings: Settings, embedder: Embedder, store: IndexStore, rebuild: bool, progress: Progress
+) -> IndexReport:
+    started = time.perf_counter()
+    report = IndexReport()
+    docs, report.problems = load_corpus(settings.corpus_dir, settings.exclude, settings.max_file_mb)
+    if not docs:
+        where = settings.corpus_dir
+        raise CorpusError(
+            f"No readable documents in {where}"
+            + (f" ({len(report.problems)} file(s) could not be read)." if report.problems else ".")
+        )
+    report.documents = len(docs)
+    spec = index_spec(settings, embedder)
+
+    old: Generation | None = None
+    if rebuild:
+        try:
+            old = store.current()
+        except IndexCorruptError:
+            store.wipe()
+    else:
+        old = store.current()
+        if old is not None and (old.spec is None or spec.mismatch(old.spec)):
+            problem = spec.mismatch(old.spec) if old.spec else "it records no settings"
+            raise IndexMismatchError(f"The index does not match the settings: {problem}. {FIX_REBUILD}")
+
+    previous = {} if (rebuild or old is None) else old.manifest
+    current = {d.source: d for d in docs}
+    keep = [s for s, d in current.items() if previous.get(s, {}).get("hash") == d.content_hash]
+    todo: list[SourceDocument] = [d for s, d in current.items() if s not in keep]
+    gone = [s for s in previous if s not in current]
+    report.changed_documents = [d.source for d in todo] + gone
+
+    if old is not None and not todo and not gone and not rebuild:
+        report.unchanged = sum(int(v.get("chunks", 0)) for v in previous.values())
+        report.seconds = time.perf_counter() - started
+        store.drop_others(keep=old.name)  # leftovers of an interrupted build, if any
+        return report
+
+    chunks: list[Chunk] = []
+    per_doc: dict[str, int] = {}
+    for i, doc in enumerate(todo):
+        doc_chunks = split_document(
+            doc, embedder.count_tokens, spec.chunk_tokens, settings.chunk_overlap_tokens
+        )
+        per_doc[doc.source] = len(doc_chunks)
+        chunks.extend(doc_chunks)
+        progress("splitting", i + 1, len(todo))
+
+    manifest = {
+        s: {
+            "hash": d.content_hash,
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "chunks": per_doc.get(s, previous.get(s, {}).get("chunks", 0)),
+        }
+        for s, d in current.items()
+    }
+    gen = store.create(spec, manifest)
+    batch = max(1, min(settings.embedding_batch_size * 4, 2000))
+    report.unchanged = _copy_documents(old, gen, keep, batch) if old is not None and keep else 0
+    _add_chunks(gen, chunks, embedder, batch, progress)
+    store.switch_to(gen)
+
+    old_count = sum(int(v.get("chunks", 0)) for v in (old.manifest if old else {}).values())
+    report.added = len(chunks)
+    report.removed = old_count - report.unchanged
+    report.wrote = True
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ensure_index(
+    settings: Settings, embedder: Embedder, store: IndexStore, progress: Progress | None = None
+) -> IndexReport | None:
+    """Build or update the index when the corpus changed; None when it was already current."""
+    report = build_index(settings, embedder, store, progress=progress)
+    return report if report.wrote else None

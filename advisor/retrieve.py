@@ -1,0 +1,231 @@
+"""Stage 4, retrieve: dense search in Chroma plus BM25 (bm25s), fused by reciprocal rank.
+
+The BM25 index and the chunk table are built once per index generation and kept in memory, so a
+query costs one embedding, one Chroma query and one sparse lookup. Whether the corpus can answer
+at all is decided here too: a floor on the best dense similarity, and between the floor and a
+confident level, lexical evidence that the question's rarer words occur in the passages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from typing import Any
+
+from langchain_chroma import Chroma
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .config import Settings
+from .embed import Embedder
+from .store import Generation, IndexStore
+from .types import Chunk, Hit, Retrieval
+
+
+_NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
+
+
+def _stopwords() -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | {"does", "did", "doing", "like", "just", "really", "tell"})
+
+
+STOPWORDS = _stopwords()
+
+
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWords
+
+
+class LexicalIndex:
+    """BM25 over one generation's chunks, plus document frequencies for evidence checks."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        import bm25s
+
+        self.chunks = chunks
+        self._stem = _stemmer()
+        tokens = self.tokenize([c.embed_text for c in chunks])
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(tokens, show_progress=False)
+        self.df: Counter[str] = Counter(t for doc in tokens for t in set(doc))
+        self.n = len(chunks)
+        self._tokens = [set(doc) for doc in tokens]
+
+    def tokenize(self, texts: list[str]) -> list[list[str]]:
+        import bm25s
+
+        out = bm25s.tokenize(
+            texts, stopwords=STOPWORDS, stemmer=self._stem, return_ids=False, show_progress=False
+        )
+        return [list(t) for t in out]  # type: ignore[union-attr]
+
+    def common(self, share: float = 0.2) -> set[str]:
+        """Words in more than `share` of all chunks: the corpus's own domain vocabulary."""
+        return {t for t, df in self.df.items() if df > share * self.n}
+
+    def unknown_names(self, text: str) -> list[str]:
+        """Names and acronyms in `text` ("CISSP", "Germany") that no chunk mentions at all."""
+        words = _NAME.findall(text)
+        names = [w for i, w in enumerate(words) if i > 0 or w.isupper()]
+        return [w for w in names if not set(self.tokenize([w])[0]) & self.df.keys()]
+
+    def idf(self, token: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
+
+    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        known = [t for t in query_tokens if t in self.df]
+        if not known or not self.n:
+            return []
+        docs, scores = self.bm25.retrieve(
+            [known], k=min(k, self.n), show_progress=False, n_threads=1
+        )
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def coverage(self, query_tokens: list[str], indexes: list[int]) -> float:
+        """IDF-weighted share of the question's words found in the given chunks (0..1)."""
+        if not query_tokens:
+            return 0.0
+        present: set[str] = set().union(*(self._tokens[i] for i in indexes)) if indexes else set()
+        weights = {t: self.idf(t) for t in set(query_tokens)}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+class GenerationView:
+    """The in-memory side of one generation: chunk table by id, lexical index."""
+
+    def __init__(self, gen: Generation, client: Any, embeddings: Any) -> None:
+        got = gen.chunks.get(include=["documents", "metadatas"])
+        self.chunks = [
+            _chunk_from(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        self.position = {c.id: n for n, c in enumerate(self.chunks)}
+        self.lexical = LexicalIndex(self.chunks)
+        self.common_words = self.lexical.common()
+        self.generation = gen
+        self.vectorstore = Chroma(
+            client=client,
+            collection_name=gen.chunks.name,
+            embedding_function=embeddings,
+            create_collection_if_not_exists=False,
+        )
+
+    def without_common_words(self, query: str) -> str:
+        """The question minus words nearly every passage shares ("AI", "project", "manager"):
+        otherwise those words decide which passage looks most similar."""
+        common = self.common_words
+        kept = [w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common]
+        return " ".join(kept) if any(ch.isalnum() for ch in " ".join(kept)) else query
+
+
+def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        doc_id=meta["doc_id"],
+        title=meta["title"],
+        section=meta.get("section", ""),
+        source=meta["source"],
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        page=meta.get("page"),
+    )
+
+
+class Searcher:
+    """Hybrid search over the current index generation; thread-safe, models loaded once."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self._lock = threading.Lock()
+        self._view: GenerationView | None = None
+
+    def view(self) -> GenerationView:
+        """The current generation, re-read only when a build has switched it."""
+        from .index import index_spec
+
+        name = self.store.current_name()
+        with self._lock:
+            if self._view is None or self._view.generation.name != name:
+                gen = self.store.require_current(index_spec(self.settings, self.embedder))
+                self._view = GenerationView(gen, self.store.client, self.embedder.langchain)
+            return self._view
+
+    def search(self, query: str) -> Retrieval:
+        s = self.settings
+        view = self.view()
+        focus = view.without_common_words(query)
+        vectors = self.embedder.embed([query, focus] if focus != query else [query])
+        rankings: list[tuple[dict[str, float], float]] = []
+        for vector in vectors:
+            found = view.vectorstore.similarity_search_by_vector_with_relevance_scores(
+                vector.tolist(), k=min(s.fetch_k, max(1, view.lexical.n))
+            )
+            # langchain-chroma returns the raw cosine distance here (lower is closer)
+            rankings.append(({str(d.id): 1.0 - float(dist) for d, dist in found}, 1.0))
+        dense = rankings[0][0]
+        q_tokens = view.lexical.tokenize([query])[0]
+        lexical = {view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)}
+
+        fused: Counter[str] = Counter()
+        for ranking, weight in [*rankings, (lexical, s.lexical_weight)]:
+            for rank, cid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
+                fused[cid] += weight / (s.rrf_k + rank + 1)
+        top = [cid for cid, _ in fused.most_common(s.k) if cid in view.position]
+        hits = [
+            Hit(
+                chunk=view.chunks[view.position[cid]],
+                dense=dense.get(cid, 0.0),
+                lexical=lexical.get(cid, 0.0),
+                fused=fused[cid],
+            )
+            for cid in top
+        ]
+        best = max(dense.values(), default=0.0)
+        coverage = view.lexical.coverage(q_tokens, [view.position[c] for c in top])
+        unknown = view.lexical.unknown_names(query)
+        answerable = best >= s.confident_relevance or (best >= s.relevance_floor and not unknown)
+        return Retrieval(
+            query=query,
+            hits=hits,
+            best_dense=best,
+            coverage=coverage,
+            unknown_terms=unknown,
+            answerable=answerable,
+        )
+
+
+class AdvisorRetriever(BaseRetriever):
+    """The hybrid search as a LangChain retriever, for apps that want passages only."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: Searcher
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        result = self.searcher.search(query)
+        return [
+            Document(
+                id=h.chunk.id,
+                page_content=h.chunk.text,
+                metadata={
+                    **h.chunk.model_dump(exclude={"text", "units", "id"}),
+                    "dense": h.dense,
+                    "lexical": h.lexical,
+                    "fused": h.fused,
+                },
+            )
+            for h in result.hits
+        ]

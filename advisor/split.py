@@ -1,0 +1,274 @@
+"""Stage 2, split: structure-aware chunks that fit the embedding model, with quotable units.
+
+Markdown structure comes first (markdown-it): a chunk never crosses a heading, a list stays with
+the sentence that introduces it, an FAQ question stays with its answer. Size is measured in the
+embedding model's own tokens, heading prefix included, so the model never truncates a chunk.
+Oversized blocks fall back to sentences (pysbd) and then to LangChain's token splitter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+
+from .load import front_matter
+from .types import Chunk, SourceDocument, Unit
+
+CHUNKER_VERSION = "1"
+_WORD = re.compile(r"\w")
+_REFERENCES = re.compile(r"^(sources|references|bibliography)\b", re.I)
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass
+class Block:
+    kind: str  # heading | paragraph | list | leadlist | other
+    start: int
+    end: int
+    level: int = 0  # heading level
+    heading: str = ""
+    items: list[tuple[int, int]] = field(default_factory=list)  # list item spans
+    list_start: int = 0  # where the list begins inside a leadlist
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark").enable("table")
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans (absolute offsets) of `text[start:end]`."""
+    spans = []
+    for seg in _segmenter().segment(text[start:end]):
+        s, e = _trim(text, start + seg.start, start + seg.end)
+        if e > s:
+            spans.append((s, e))
+    return spans or [(start, end)]
+
+
+def parse_blocks(text: str, body_start: int) -> list[Block]:
+    """Top-level Markdown blocks of `text[body_start:]` with absolute character offsets."""
+    body = text[body_start:]
+    line_starts = [0]
+    for i, ch in enumerate(body):
+        if ch == "\n":
+            line_starts.append(i + 1)
+    line_starts.append(len(body))
+
+    def span(lines: list[int]) -> tuple[int, int]:
+        a = line_starts[min(lines[0], len(line_starts) - 1)]
+        b = line_starts[min(lines[1], len(line_starts) - 1)]
+        return _trim(text, body_start + a, body_start + b)
+
+    tokens = _markdown().parse(body)
+    blocks: list[Block] = []
+    for i, tok in enumerate(tokens):
+        if tok.level != 0 or tok.map is None or tok.nesting == -1:
+            continue
+        start, end = span(tok.map)
+        if end <= start:
+            continue
+        if tok.type == "heading_open":
+            inline = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            blocks.append(Block("heading", start, end, level=int(tok.tag[1]), heading=inline))
+        elif tok.type == "paragraph_open":
+            blocks.append(Block("paragraph", start, end))
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            items = [
+                span(t.map)
+                for t in tokens[i + 1 :]
+                if t.type == "list_item_open" and t.level == 1 and t.map is not None
+            ]
+            # stop at the end of this list
+            items = [s for s in items if start <= s[0] < end]
+            blocks.append(Block("list", start, end, items=items))
+        else:
+            blocks.append(Block("other", start, end))
+    return _join_lead_ins(blocks, text)
+
+
+def _join_lead_ins(blocks: list[Block], text: str) -> list[Block]:
+    """A paragraph that introduces a list ("... include:") becomes one block with it."""
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (
+            block.kind == "list"
+            and prev is not None
+            and prev.kind == "paragraph"
+            and (text[prev.start : prev.end].rstrip().endswith(":") or "\n\n" not in text[prev.end : block.start])
+        ):
+            out[-1] = Block(
+                "leadlist", prev.start, block.end, items=block.items, list_start=block.start
+            )
+        else:
+            out.append(block)
+    return out
+
+
+def block_units(text: str, block: Block) -> list[Unit]:
+    """The quotable units of one block (offsets absolute)."""
+    if block.kind == "heading":
+        return []
+    if block.kind == "paragraph" or block.kind == "other":
+        return [Unit(start=s, end=e, kind="sentence") for s, e in sentence_spans(text, block.start, block.end)]
+    units: list[Unit] = []
+    list_from = block.start
+    if block.kind == "leadlist":
+        lead = sentence_spans(text, block.start, block.list_start)
+        units.extend(Unit(start=s, end=e, kind="sentence") for s, e in lead[:-1])
+        list_from = lead[-1][0]
+    parent = len(units)
+    units.append(Unit(start=list_from, end=block.end, kind="list"))
+    units.extend(Unit(start=s, end=e, kind="item", parent=parent) for s, e in block.items)
+    return units
+
+
+def _pieces(text: str, block: Block) -> list[tuple[int, int]]:
+    """Smaller spans for a block that does not fit in one chunk."""
+    if block.kind in ("list", "leadlist"):
+        spans = []
+        if block.kind == "leadlist":
+            spans.extend(sentence_spans(text, block.start, block.list_start))
+        spans.extend(block.items)
+        return spans
+    return sentence_spans(text, block.start, block.end)
+
+
+def _cut(text: str, start: int, end: int, limit: int, count: TokenCounter, overlap: int) -> list[tuple[int, int]]:
+    """Last resort for one over-long sentence: LangChain's splitter, sized in model tokens."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    size = limit
+    while True:
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=size,
+            chunk_overlap=min(overlap, size // 4),
+            length_function=count,
+            add_start_index=True,
+            strip_whitespace=True,
+        )
+        docs = splitter.create_documents([text[start:end]])
+        spans = [
+            (start + d.metadata["start_index"], start + d.metadata["start_index"] + len(d.page_content))
+            for d in docs
+        ]
+        if all(count(text[s:e]) <= limit for s, e in spans) or size <= 8:
+            return spans
+        size = int(size * 0.8)
+
+
+def _chunk_id(doc: SourceDocument, start: int, end: int) -> str:
+    payload = f"{CHUNKER_VERSION}\0{doc.source}\0{start}\0{end}\0{doc.text[start:end]}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def split_document(
+    doc: SourceDocument, count_tokens: TokenCounter, max_tokens: int, overlap_tokens: int = 24
+) -> list[Chunk]:
+    """Chunks of one document; each one's embed text fits in `max_tokens` model tokens."""
+    text = doc.text
+    _, body_start = front_matter(text) if doc.source.lower().endswith((".md", ".markdown", ".txt")) else ({}, 0)
+    blocks = parse_blocks(text, body_start)
+
+    chunks: list[Chunk] = []
+    path: list[tuple[int, str]] = []
+    pending: list[tuple[int, int, list[Unit]]] = []  # spans of the chunk being filled
+
+    def section() -> str:
+        names = [h for lvl, h in path if not (lvl == 1 and h.strip() == doc.title.strip())]
+        return " > ".join(names)
+
+    def prefix() -> str:
+        return " > ".join(p for p in (doc.title, section()) if p)
+
+    def fits(start: int, end: int) -> bool:
+        return count_tokens(f"{prefix()}\n{text[start:end]}") <= max_tokens
+
+    def flush() -> None:
+        if not pending:
+            return
+        start, end = pending[0][0], pending[-1][1]
+        units = [u for _, _, us in pending for u in us]
+        if _WORD.search(text[start:end]):
+            chunks.append(
+                Chunk(
+                    id=_chunk_id(doc, start, end),
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    section=section(),
+                    source=doc.source,
+                    start=start,
+                    end=end,
+                    text=text[start:end],
+                    page=doc.page_at(start),
+                    units=_reparent(units),
+                )
+            )
+        pending.clear()
+
+    def add(start: int, end: int, units: list[Unit]) -> None:
+        if pending and not fits(pending[0][0], end):
+            flush()
+        if fits(start, end):
+            pending.append((start, end, units))
+            return
+        # a single span too big for a chunk: cut it (units become the pieces themselves)
+        room = max_tokens - count_tokens(prefix() + "\n") + 2
+        for s, e in _cut(text, start, end, max(room, 16), count_tokens, overlap_tokens):
+            flush()
+            pending.append((s, e, [Unit(start=s, end=e, kind="sentence")]))
+        flush()
+
+    for block in blocks:
+        if path and _REFERENCES.match(path[-1][1]) and block.kind != "heading":
+            continue  # a list of sources is for readers, not something to quote as advice
+        if block.kind == "heading":
+            flush()
+            while path and path[-1][0] >= block.level:
+                path.pop()
+            path.append((block.level, block.heading.strip()))
+            pending.append((block.start, block.end, []))
+            continue
+        units = block_units(text, block)
+        if fits(block.start, block.end):
+            add(block.start, block.end, units)
+            continue
+        flush()
+        for s, e in _pieces(text, block):
+            add(s, e, [u for u in units if s <= u.start and u.end <= e] or [Unit(start=s, end=e, kind="sentence")])
+    flush()
+    return [c for c in chunks if c.units]
+
+
+def _reparent(units: list[Unit]) -> list[Unit]:
+    """Point each list item at its list's index within this chunk's units."""
+    lists = [(j, u) for j, u in enumerate(units) if u.kind == "list"]
+    out = []
+    for u in units:
+        if u.kind == "item":
+            parent = next((j for j, lst in lists if lst.start <= u.start and u.end <= lst.end), None)
+            u = u.model_copy(update={"parent": parent})
+        out.append(u)
+    return out

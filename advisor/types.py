@@ -1,0 +1,135 @@
+"""The typed values that pass between pipeline stages."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class SourceDocument(BaseModel):
+    """A loaded file: `text` is what every chunk's `start`/`end` offsets index into."""
+
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    content_hash: str
+    page_starts: list[int] | None = None  # offset where each page begins (paged formats)
+
+    def page_at(self, offset: int) -> int | None:
+        if not self.page_starts:
+            return None
+        page = 0
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i
+        return page + 1
+
+
+class Unit(BaseModel):
+    """A piece an extractive answer may quote: a sentence, a list with its lead-in, or an item."""
+
+    start: int
+    end: int
+    kind: Literal["sentence", "list", "item"]
+    parent: int | None = None  # for an item: index of its list unit within the chunk
+
+
+class Chunk(BaseModel):
+    """A retrievable, citable passage of one document."""
+
+    id: str
+    doc_id: str
+    title: str
+    section: str
+    source: str
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    units: list[Unit] = Field(default_factory=list)
+
+    @property
+    def embed_text(self) -> str:
+        """What is embedded: the heading path gives short passages their context."""
+        heading = " > ".join(p for p in (self.title, self.section) if p)
+        return f"{heading}\n{self.text}" if heading else self.text
+
+
+class Citation(BaseModel):
+    """One numbered source of an answer; `text` is exactly `document[start:end]`."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    source: str
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    used: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="Offsets (relative to `text`) of the sentences the answer used.",
+    )
+
+
+class RemovedSentence(BaseModel):
+    text: str
+    reason: str
+
+
+class Answer(BaseModel):
+    """The chain's output. Streamed answers arrive as chunks that add up (`a + b`) to this."""
+
+    question: str = ""
+    answer: str = ""
+    citations: list[Citation] = Field(default_factory=list)
+    declined: bool = False
+    generator: str = ""
+    removed: list[RemovedSentence] = Field(default_factory=list)
+    notice: str | None = None
+    retrieved: list[str] = Field(
+        default_factory=list, description="doc_id of each retrieved passage, best first."
+    )
+
+    def __add__(self, other: Answer) -> Answer:
+        known = {c.n for c in self.citations}
+        return Answer(
+            question=self.question or other.question,
+            answer=self.answer + other.answer,
+            citations=self.citations + [c for c in other.citations if c.n not in known],
+            declined=self.declined or other.declined,
+            generator=self.generator or other.generator,
+            removed=self.removed + other.removed,
+            notice=self.notice or other.notice,
+            retrieved=self.retrieved or other.retrieved,
+        )
+
+    def to_json_dict(self) -> dict:
+        """The documented JSON shape of `advisor ask --json`."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "declined": self.declined,
+            "citations": [c.model_dump(exclude={"used"}) for c in self.citations],
+        }
+
+
+class Hit(BaseModel):
+    """A retrieved chunk with the evidence that ranked it."""
+
+    chunk: Chunk
+    dense: float  # cosine similarity to the query (0 when only BM25 found it)
+    lexical: float  # BM25 score (0 when only dense search found it)
+    fused: float  # reciprocal-rank-fusion score
+
+
+class Retrieval(BaseModel):
+    query: str
+    hits: list[Hit]
+    best_dense: float
+    coverage: float  # IDF-weighted share of the question's words found in the hits
+    unknown_terms: list[str] = Field(default_factory=list)  # names no document mentions
+    answerable: bool
