@@ -69,6 +69,20 @@ def history_turns(history: History | None) -> list[tuple[str, str]]:
     return turns
 
 
+_PART_BREAK = re.compile(
+    r"(?:\?\s+|[,;]\s*and\s+|[,;]\s+)(?=(?:what|which|how|who|when|where|why|is|are|does|do|"
+    r"can|should)\b)",
+    re.I,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """ "Which methodology does the guide name, and what are its phases?" -> two questions."""
+    parts = [p.strip(" ,;") for p in _PART_BREAK.split(question)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else [question]
+
+
 def previous_question(history: History | None) -> str | None:
     previous = [text for role, text in history_turns(history) if role == "user"]
     return previous[-1] if previous else None
@@ -153,12 +167,33 @@ class Advisor(Runnable[dict, Answer]):
             yield part
 
     def retrieve(self, question: str, history: History | None = None) -> Retrieval:
-        """Search for the question; a follow-up ("Which of those is about Scrum?", "Can I do the
-        job remotely?") is searched together with the question it follows."""
+        """Search for the question. A question in two parts ("Which ..., and how long is ...?")
+        is searched part by part; a follow-up is searched with the question it follows."""
+        parts = question_parts(question)
+        if len(parts) == 1:
+            return self._retrieve_one(question, history)
+        found = [self._retrieve_one(p, history) for p in parts]
+        hits, seen = [], set()
+        for group in zip(*(r.hits for r in found), strict=False):  # interleave, best first
+            for hit in group:
+                if hit.chunk.id not in seen:
+                    seen.add(hit.chunk.id)
+                    hits.append(hit)
+        return Retrieval(
+            query=question,
+            hits=hits,
+            best_dense=max(r.best_dense for r in found),
+            coverage=max(r.coverage for r in found),
+            unknown_terms=[t for r in found for t in r.unknown_terms],
+            answerable=any(r.answerable for r in found),
+            parts=[r for r in found if r.answerable],
+        )
+
+    def _retrieve_one(self, question: str, history: History | None) -> Retrieval:
         alone = self.searcher.search(question)
         previous = previous_question(history)
-        if not previous:
-            return alone
+        if not previous or (alone.unknown_terms and not alone.answerable):
+            return alone  # a change of subject to something the documents never mention
         joined = self.searcher.search(f"{previous} {question}")
         if _FOLLOW_UP.search(question) or (
             joined.best_dense > alone.best_dense + self.settings.follow_up_margin

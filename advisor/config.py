@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     k: int = Field(6, description="Chunks handed to the generator.")
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    unit_search_weight: float = Field(
+        2.0, description="Weight of the sentence-level ranking (passages by their best unit)."
+    )
     lexical_weight: float = Field(
         1.0, description="Weight of the BM25 ranking against the dense one (1.0) in the fusion."
     )
@@ -139,7 +142,13 @@ class Settings(BaseSettings):
         "remove", description="With an LLM: remove | mark unsupported sentences | off."
     )
     max_question_chars: int = Field(2000, description="Longest question accepted.")
-    max_answer_units: int = Field(4, description="Most sentences or lists in an extractive answer.")
+    max_answer_units: int = Field(5, description="Most sentences or lists in an extractive answer.")
+    unit_overlap_weight: float = Field(
+        0.35, description="Extractive: weight of IDF-weighted word overlap in a unit's score."
+    )
+    unit_rank_weight: float = Field(
+        0.15, description="Extractive: bonus for units of higher-ranked passages."
+    )
     unit_keep_ratio: float = Field(
         0.80, description="Extractive: keep units scoring at least this share of the best one."
     )

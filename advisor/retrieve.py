@@ -162,6 +162,20 @@ class Searcher:
                 self._view = GenerationView(gen, self.store.client, self.embedder.langchain)
             return self._view
 
+    def _unit_ranking(self, view: GenerationView, vector: Any) -> dict[str, float]:
+        """Passages ranked by their best single sentence or list: a short sentence that answers
+        the question can be drowned in its passage's embedding ("small-to-big" retrieval)."""
+        got = view.generation.units.query(
+            query_embeddings=[vector],
+            n_results=min(self.settings.fetch_k * 2, max(1, view.lexical.n)),
+            include=["metadatas", "distances"],
+        )
+        best: dict[str, float] = {}
+        for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True):
+            cid = str(meta["chunk_id"])
+            best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
+        return best
+
     def search(self, query: str) -> Retrieval:
         s = self.settings
         view = self.view()
@@ -175,6 +189,8 @@ class Searcher:
             # langchain-chroma returns the raw cosine distance here (lower is closer)
             rankings.append(({str(d.id): 1.0 - float(dist) for d, dist in found}, 1.0))
         dense = rankings[0][0]
+        if s.unit_search_weight > 0:
+            rankings.append((self._unit_ranking(view, vectors[0]), s.unit_search_weight))
         q_tokens = view.lexical.tokenize([query])[0]
         lexical = {view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)}
 

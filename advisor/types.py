@@ -133,3 +133,4 @@ class Retrieval(BaseModel):
     coverage: float  # IDF-weighted share of the question's words found in the hits
     unknown_terms: list[str] = Field(default_factory=list)  # names no document mentions
     answerable: bool
+    parts: list[Retrieval] = Field(default_factory=list)  # one per part of a compound question

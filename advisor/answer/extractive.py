@@ -67,18 +67,17 @@ def clean(text: str) -> str:
     return _SPACE.sub(" ", _MARKER.sub("", text)).strip()
 
 
-def _select(cands: list[Candidate], settings: Settings, short: bool) -> list[Candidate]:
+def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Candidate]:
     ranked = sorted(cands, key=lambda c: c.score, reverse=True)
     if not ranked:
         return []
     best = ranked[0].score
-    limit = 2 if short else settings.max_answer_units
     chosen: list[Candidate] = []
     for cand in ranked:
         if cand.score < best * settings.unit_keep_ratio or len(chosen) >= limit:
             break
         chosen.append(cand)
-    return _tidy(chosen, cands)
+    return _tidy(_with_following_list(chosen, cands), cands)
 
 
 def _key(c: Candidate) -> tuple[str, int]:
@@ -137,6 +136,23 @@ def decline_text(topics: list[str]) -> str:
     )
 
 
+def _with_following_list(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
+    """A chosen sentence that introduces a list ("Key trends to watch include:") brings it."""
+    by_key = {_key(c): c for c in pool}
+    out: list[Candidate] = []
+    for c in chosen:
+        out.append(c)
+        nxt = by_key.get((c.chunk.id, c.order + 1))
+        if (
+            c.unit.kind == "sentence"
+            and nxt is not None
+            and nxt.unit.kind == "list"
+            and nxt.unit.start <= c.unit.end + 2
+        ):
+            out.append(nxt)
+    return out
+
+
 class ExtractiveGenerator:
     """Builds an answer from quoted units; no generative model involved."""
 
@@ -156,23 +172,42 @@ class ExtractiveGenerator:
         if not retrieval.answerable or not retrieval.hits:
             yield declined_answer(question, view, self.name)
             return
-        cands, vectors = _fetch_units(view, retrieval.hits)
-        query = retrieval.query
-        q_full, q_focus = embed([query, view.without_common_words(query)])
-        q_tokens = view.lexical.tokenize([query])[0]
-        if len(cands):
-            cos = 0.5 * (vectors @ q_full) + 0.5 * (vectors @ q_focus)
-        else:
-            cos = np.zeros(0)
-        for cand, sim in zip(cands, cos, strict=True):
-            prior = 0.04 * (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
-            cand.score = float(sim) + 0.35 * _overlap(view, q_tokens, cand.text) + prior
-        short = len(q_tokens) <= 2
-        chosen = _select(cands, self.settings, short)
+        chosen: list[Candidate] = []
+        for part in retrieval.parts or [retrieval]:
+            share = max(2, self.settings.max_answer_units // len(retrieval.parts or [1]))
+            for cand in _choose_units(self.settings, part, view, embed, share):
+                if all(_key(cand) != _key(c) for c in chosen):
+                    chosen.append(cand)
         if not chosen:
             yield declined_answer(question, view, self.name)
             return
         yield from assemble(question, chosen, self.name)
+
+
+def _choose_units(
+    settings: Settings,
+    retrieval: Retrieval,
+    view: GenerationView,
+    embed: Callable[[list[str]], np.ndarray],
+    limit: int,
+) -> list[Candidate]:
+    """Score every unit of the retrieved passages against the question and keep the best."""
+    cands, vectors = _fetch_units(view, retrieval.hits)
+    if not cands:
+        return []
+    query = retrieval.query
+    q_full, q_focus = embed([query, view.without_common_words(query)])
+    q_tokens = view.lexical.tokenize([query])[0]
+    cos = vectors @ q_full + 0.5 * (vectors @ q_focus)
+    for cand, sim in zip(cands, cos, strict=True):
+        rank = (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
+        cand.score = (
+            float(sim)
+            + settings.unit_overlap_weight * _overlap(view, q_tokens, cand.text)
+            + settings.unit_rank_weight * rank
+        )
+    short = len(q_tokens) <= 2
+    return _select(cands, settings, 2 if short else limit)
 
 
 def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator[Answer]:
