@@ -125,7 +125,7 @@ class Advisor(Runnable[dict, Answer]):
     def generator(self) -> Any:
         from .answer import make_generator
 
-        return make_generator(self.settings, self._llm)
+        return make_generator(self.settings, self._llm, self.embedder)
 
     @property
     def generator_name(self) -> str:
