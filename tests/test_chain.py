@@ -1,0 +1,165 @@
+"""The default chain end to end: real model, real Chroma, the shipped corpus."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+
+from advisor import Advisor, Answer, InvalidQuestionError
+
+from .conftest import CORPUS
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def _file_text(source: str) -> str:
+    with open(CORPUS / source, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def _assert_cited(answer: Answer) -> None:
+    """Every line of the answer ends with markers that point at listed citations."""
+    numbers = {c.n for c in answer.citations}
+    assert numbers == set(range(1, len(numbers) + 1))
+    for line in filter(None, (ln.strip() for ln in answer.answer.splitlines())):
+        cited = {int(n) for n in MARKER.findall(line)}
+        assert cited and cited <= numbers, line
+    for c in answer.citations:
+        assert _file_text(c.source)[c.start : c.end] == c.text
+        for a, b in c.used:
+            assert 0 <= a < b <= len(c.text)
+
+
+def test_salary_answer_cites_the_exact_passage(advisor: Advisor) -> None:
+    answer = advisor.invoke({"question": "What salary can an AI project manager expect?"})
+    assert not answer.declined
+    assert "$120,000" in answer.answer and "$150,000" in answer.answer
+    _assert_cited(answer)
+    first = answer.citations[0]
+    assert first.doc_id == "ai-project-manager-guide" and "$120,000" in first.text
+    used = first.text[first.used[0][0] : first.used[0][1]]
+    assert "$120,000" in used
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("Which certifications should I consider?", ["PMP", "ScrumMaster", "Lean Six Sigma"]),
+        ("Do I need coding skills?", ["Not extensively"]),
+        ("How can I get experience in AI projects?", ["open-source"]),
+        ("What are the phases of CRISP-DM?", ["Business Understanding", "Deployment"]),
+        ("How long is the Daily Scrum?", ["15 minutes"]),
+    ],
+)
+def test_answers_hold_the_facts(advisor: Advisor, question: str, facts: list[str]) -> None:
+    answer = advisor.ask(question)
+    for fact in facts:
+        assert fact.lower() in answer.answer.lower(), (fact, answer.answer)
+    _assert_cited(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who won the 2018 FIFA World Cup?",
+        "Give me a recipe for banana bread.",
+        "What is the capital of Australia?",
+        "How tall is Mount Kilimanjaro?",
+    ],
+)
+def test_off_topic_questions_are_declined(advisor: Advisor, question: str) -> None:
+    answer = advisor.ask(question)
+    assert answer.declined and answer.citations == []
+    assert "can't answer" in answer.answer
+    assert "How to Become an AI Project Manager in 2025" in answer.answer  # names what it covers
+
+
+def test_follow_up_uses_the_conversation(advisor: Advisor) -> None:
+    first = advisor.ask("What certifications should I consider?")
+    history = [("user", "What certifications should I consider?"), ("assistant", first.answer)]
+    follow = advisor.ask("Which of those is about Scrum?", history)
+    assert "ScrumMaster" in follow.answer
+    alone = advisor.ask("Which of those is about Scrum?")
+    assert "ScrumMaster" not in alone.answer or alone.citations != follow.citations
+
+
+def test_history_formats_are_equivalent(advisor: Advisor) -> None:
+    q1, q2 = "What does an AI project manager do?", "What about their salary?"
+    forms = [
+        [("user", q1), ("assistant", "...")],
+        [{"role": "user", "content": q1}, {"role": "assistant", "content": "..."}],
+        [HumanMessage(q1), AIMessage("...")],
+    ]
+    answers = [advisor.ask(q2, h).answer for h in forms]
+    assert answers[0] == answers[1] == answers[2]
+    assert "$120,000" in answers[0]
+
+
+def test_stream_adds_up_to_invoke(advisor: Advisor) -> None:
+    payload = {"question": "How can I gain AI project experience?"}
+    parts = list(advisor.stream(payload))
+    assert len(parts) >= 2 and parts[0].citations and parts[0].answer == ""
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    assert total == advisor.invoke(payload)
+
+
+def test_batch_and_async_forms(advisor: Advisor) -> None:
+    questions = [{"question": "What soft skills matter?"}, {"question": "What is DMAIC?"}]
+    batch = advisor.batch(questions)
+    assert [a.answer for a in batch] == [advisor.invoke(q).answer for q in questions]
+    assert asyncio.run(advisor.ainvoke(questions[1])).answer == batch[1].answer
+
+    async def collect() -> list[Answer]:
+        return [p async for p in advisor.astream(questions[0])]
+
+    parts = asyncio.run(collect())
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    assert total.answer == batch[0].answer
+
+
+def test_answers_do_not_repeat_themselves(advisor: Advisor) -> None:
+    for q in ["What certifications should I consider?", "How can I gain AI project experience?"]:
+        lines = [MARKER.sub("", ln).strip(" -") for ln in advisor.ask(q).answer.splitlines()]
+        lines = [ln for ln in lines if ln]
+        assert len(lines) == len(set(lines))
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "Please type a question"),
+        ("   \n\t ", "Please type a question"),
+        ("x" * 2001, "limit is 2,000"),
+        ("?!... 🙂🙂", "no words"),
+        (None, "must be text"),
+    ],
+)
+def test_bad_questions_get_a_clear_error(advisor: Advisor, question, message: str) -> None:
+    with pytest.raises(InvalidQuestionError, match=message):
+        advisor.invoke({"question": question})
+
+
+def test_control_characters_and_broken_unicode_are_cleaned(advisor: Advisor) -> None:
+    answer = advisor.ask("What salary\x00 can an AI project manager \ud800expect?\x07")
+    assert "$120,000" in answer.answer
+
+
+def test_retriever_is_a_langchain_retriever(advisor: Advisor) -> None:
+    docs = advisor.as_retriever().invoke("PRINCE2 Foundation exam")
+    assert docs and docs[0].metadata["doc_id"] == "prince2"
+    assert {"section", "source", "start", "end", "dense"} <= set(docs[0].metadata)
+
+
+def test_json_shape(advisor: Advisor) -> None:
+    data = advisor.ask("What does DMAIC stand for?").to_json_dict()
+    assert set(data) == {"question", "answer", "declined", "citations"}
+    assert set(data["citations"][0]) == {
+        "n", "doc_id", "title", "section", "source", "start", "end", "text", "page"
+    }
