@@ -73,8 +73,10 @@ class LexicalIndex:
 
     def unknown_names(self, text: str) -> list[str]:
         """Names and acronyms in `text` ("CISSP", "Germany") that no chunk mentions at all."""
-        words = _NAME.findall(text)
-        names = [w for i, w in enumerate(words) if i > 0 or w.isupper()]
+        first = re.match(r"\W*(\w+)", text)
+        words = [w for w in _NAME.findall(text) if not (first and w == first.group(1))]
+        # two-letter acronyms (PM, UX, US) are too ambiguous to decide anything on
+        names = [w for w in words if len(w.rstrip("s")) > 2]
         return [w for w in names if not set(self.tokenize([w])[0]) & self.df.keys()]
 
     def idf(self, token: str) -> float:

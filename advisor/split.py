@@ -19,7 +19,8 @@ from markdown_it import MarkdownIt
 from .load import front_matter
 from .types import Chunk, SourceDocument, Unit
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
+MIN_SENTENCE_WORDS = 4
 _WORD = re.compile(r"\w")
 _REFERENCES = re.compile(r"^(sources|references|bibliography)\b", re.I)
 
@@ -58,12 +59,25 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans (absolute offsets) of `text[start:end]`."""
-    spans = []
+    """Sentence spans (absolute offsets) of `text[start:end]`. A fragment of fewer than four
+    words ("Absolutely.") joins the next sentence: quoted alone it would mean nothing."""
+    spans: list[tuple[int, int]] = []
+    carry: int | None = None
     for seg in _segmenter().segment(text[start:end]):
         s, e = _trim(text, start + seg.start, start + seg.end)
-        if e > s:
-            spans.append((s, e))
+        if e <= s:
+            continue
+        if carry is not None:
+            s, carry = carry, None
+        if len(text[s:e].split()) < MIN_SENTENCE_WORDS:
+            carry = s
+            continue
+        spans.append((s, e))
+    if carry is not None:
+        if spans:
+            spans[-1] = (spans[-1][0], _trim(text, carry, end)[1])
+        else:
+            spans.append(_trim(text, carry, end))
     return spans or [(start, end)]
 
 

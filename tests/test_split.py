@@ -59,9 +59,18 @@ def test_lists_stay_with_their_lead_in(guide_chunks) -> None:
     kinds = {u.kind for u in certs.units}
     assert {"list", "item"} <= kinds
     lst = next(u for u in certs.units if u.kind == "list")
-    assert certs.text[lst.start - certs.start :].startswith("Popular options include:")
+    quoted = certs.text[lst.start - certs.start : lst.end - certs.start]
+    assert "Popular options include:" in quoted and quoted.endswith("Specialty")
     items = [u for u in certs.units if u.kind == "item"]
     assert len(items) == 5 and all(certs.units[u.parent].kind == "list" for u in items)
+
+
+def test_short_fragments_join_the_next_sentence(guide_chunks) -> None:
+    _, chunks = guide_chunks
+    faq = next(c for c in chunks if "Is this career future-proof?" in c.text)
+    texts = [faq.text[u.start - faq.start : u.end - faq.start] for u in faq.units]
+    assert any(t.startswith("Absolutely. With AI adoption") for t in texts)
+    assert "Absolutely." not in texts
 
 
 def test_faq_question_stays_with_its_answer(guide_chunks) -> None:

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..retrieve import GenerationView
 from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
 
+MIN_ITEM_WORDS = 4  # a shorter list item is quoted with its whole list
 _MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _SPACE = re.compile(r"\s+")
 
@@ -97,7 +98,8 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
     for c in chosen:
         if c.unit.kind == "item" and c.unit.parent is not None:
             k = (c.chunk.id, c.unit.parent)
-            if items_per_list.get(k, 0) >= 2 and k in by_key:
+            fragment = len(clean(c.text).split()) < MIN_ITEM_WORDS  # "GOVERN", "Modeling"
+            if (items_per_list.get(k, 0) >= 2 or fragment) and k in by_key:
                 c = by_key[k]
         out.append(c)
     lists = [c for c in out if c.unit.kind == "list"]
