@@ -29,6 +29,16 @@ _FOLLOW_UP = re.compile(
     re.I,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ABOUT_INSTRUCTIONS = re.compile(
+    r"\b(system|hidden|secret|initial|original|developer)\s+(prompt|instructions?|message|rules)\b"
+    r"|\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt)\b"
+    r"|\b(your|the)\s+(instructions|prompt)\b|\bjailbreak\b",
+    re.I,
+)
+INSTRUCTIONS_DECLINE = (
+    "I can't share or change the instructions I work under. I answer career questions from "
+    "the documents I was given; ask me about those instead."
+)
 
 History = Sequence[Any]
 
@@ -157,12 +167,21 @@ class Advisor(Runnable[dict, Answer]):
 
     def _answer_stream(self, payload: Any) -> Iterator[Answer]:
         question, history = self._parse(payload)
+        if _ABOUT_INSTRUCTIONS.search(question):
+            yield Answer(
+                question=question,
+                answer=INSTRUCTIONS_DECLINE,
+                declined=True,
+                generator=self.generator_name,
+            )
+            return
         view = self.searcher.view()
         retrieval = self.retrieve(question, history)
         first = True
         for part in self.generator.generate(question, retrieval, view, self.embedder.embed, history):
             if first:
-                part = part.model_copy(update={"question": question, "retrieved": [h.chunk.doc_id for h in retrieval.hits]})
+                retrieved = [h.chunk.doc_id for h in retrieval.hits]
+                part = part.model_copy(update={"question": question, "retrieved": retrieved})
                 first = False
             yield part
 
