@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install run test bench lint browser clean-index
+.PHONY: install run test bench eval lint browser clean-index
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ test: install browser
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# The eval suite on the project's dataset, with the gates CI also applies.
+eval: install
+	$(VENV)/bin/advisor eval --dataset evals/datasets/career.jsonl --out eval-report
 
 lint: install
 	$(VENV)/bin/ruff check advisor tests ui benchmarks

@@ -46,9 +46,7 @@ History = Sequence[Any]
 def clean_question(question: object, limit: int) -> str:
     """The question as text a retriever can use, or an `InvalidQuestionError` saying why not."""
     if not isinstance(question, str):
-        raise InvalidQuestionError(
-            f"The question must be text, not {type(question).__name__}."
-        )
+        raise InvalidQuestionError(f"The question must be text, not {type(question).__name__}.")
     text = question.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text)).strip()
     if not text:
@@ -147,12 +145,14 @@ class Advisor(Runnable[dict, Answer]):
 
     def index(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Build or update the index from `settings.corpus_dir`."""
-        return build_index(self.settings, self.embedder, self.store, rebuild=rebuild, progress=progress)
+        return build_index(
+            self.settings, self.embedder, self.store, rebuild=rebuild, progress=progress
+        )
 
     def warm_up(self) -> None:
         """Load the models and the index now rather than on the first question."""
         self.searcher.view()
-        self.embedder.embed(["warm up"])
+        self.invoke({"question": "What does an AI project manager do?"})
 
     # --- Runnable ----------------------------------------------------------------------------
     def _parse(self, payload: Any) -> tuple[str, History]:
@@ -160,7 +160,8 @@ class Advisor(Runnable[dict, Answer]):
             return clean_question(payload, self.settings.max_question_chars), []
         if not isinstance(payload, dict):
             raise InvalidQuestionError(
-                f"Expected {{'question': str, 'chat_history': [...]}}, got {type(payload).__name__}."
+                "Expected {'question': str, 'chat_history': [...]}, "
+                f"got {type(payload).__name__}."
             )
         question = clean_question(payload.get("question"), self.settings.max_question_chars)
         return question, payload.get("chat_history") or []
@@ -178,7 +179,9 @@ class Advisor(Runnable[dict, Answer]):
         view = self.searcher.view()
         retrieval = self.retrieve(question, history)
         first = True
-        for part in self.generator.generate(question, retrieval, view, self.embedder.embed, history):
+        for part in self.generator.generate(
+            question, retrieval, view, self.embedder.embed, history
+        ):
             if first:
                 retrieved = [h.chunk.doc_id for h in retrieval.hits]
                 part = part.model_copy(update={"question": question, "retrieved": retrieved})
@@ -236,7 +239,9 @@ class Advisor(Runnable[dict, Answer]):
     ) -> Iterator[Answer]:
         yield from self._transform_stream_with_config(iter([input]), self._transform, config)
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Answer:
         return await asyncio.to_thread(self.invoke, input, config)
 
     async def astream(

@@ -27,7 +27,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-feedback_app = typer.Typer(help="Work with the feedback users gave in the chat UI.", no_args_is_help=True)
+feedback_app = typer.Typer(
+    help="Work with the feedback users gave in the chat UI.", no_args_is_help=True
+)
 app.add_typer(feedback_app, name="feedback")
 
 console = Console()
@@ -194,7 +196,9 @@ def ui(
 @app.command("eval")
 def eval_command(
     dataset: Annotated[Path | None, typer.Option(help="JSONL eval cases.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for results.json and report.html.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for results.json and report.html.")
+    ] = None,
     minimum: Annotated[
         list[str] | None,
         typer.Option("--min", help="METRIC=VALUE: exit non-zero when the metric is lower."),
@@ -209,14 +213,19 @@ def eval_command(
 
 @app.command()
 def judge(
-    cases: Annotated[Path, typer.Option(help="JSONL labelled cases {id, answer, contexts, grounded}.")],
+    cases: Annotated[
+        Path, typer.Option(help="JSONL labelled cases {id, answer, contexts, grounded}.")
+    ],
     out: Annotated[Path | None, typer.Option(help="Folder for judge.json.")] = None,
+    llm_judge: Annotated[
+        bool, typer.Option("--llm-judge", help="Judge with the chat model of ADVISOR_LLM.")
+    ] = False,
 ) -> None:
     """Score the grounding judge itself on labelled answers."""
     with user_errors():
         from .evaluate import run_judge_command
 
-        raise typer.Exit(run_judge_command(settings_with(), cases, out))
+        raise typer.Exit(run_judge_command(settings_with(), cases, out, llm_judge=llm_judge))
 
 
 @feedback_app.command("export")

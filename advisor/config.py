@@ -1,4 +1,4 @@
-"""All settings in one place: read from `ADVISOR_*` environment variables, built once at start-up."""
+"""All settings in one place: `ADVISOR_*` environment variables, read once at start-up."""
 
 from __future__ import annotations
 

@@ -105,20 +105,22 @@ def _add_chunks(
     total = len(chunks) + len(units)
     done = 0
     for part in _batches(len(chunks), batch):
-        group = chunks[part]
-        vectors = embedder.embed([c.embed_text for c in group])
+        some = chunks[part]
+        vectors = embedder.embed([c.embed_text for c in some])
         gen.chunks.add(
-            ids=[c.id for c in group],
+            ids=[c.id for c in some],
             embeddings=vectors,
-            documents=[c.text for c in group],
-            metadatas=[chunk_metadata(c) for c in group],
+            documents=[c.text for c in some],
+            metadatas=[chunk_metadata(c) for c in some],
         )
-        done += len(group)
+        done += len(some)
         progress("embedding", done, total)
     for part in _batches(len(units), batch):
         group = units[part]
         texts = [c.text[u.start - c.start : u.end - c.start] for c, _, u in group]
-        vectors = embedder.embed([unit_embed_text(c, t) for (c, _, _), t in zip(group, texts, strict=True)])
+        vectors = embedder.embed(
+            [unit_embed_text(c, t) for (c, _, _), t in zip(group, texts, strict=True)]
+        )
         gen.units.add(
             ids=[f"{c.id}:{i}" for c, i, _ in group],
             embeddings=vectors,
@@ -189,7 +191,9 @@ def _build(
         old = store.current()
         if old is not None and (old.spec is None or spec.mismatch(old.spec)):
             problem = spec.mismatch(old.spec) if old.spec else "it records no settings"
-            raise IndexMismatchError(f"The index does not match the settings: {problem}. {FIX_REBUILD}")
+            raise IndexMismatchError(
+                f"The index does not match the settings: {problem}. {FIX_REBUILD}"
+            )
 
     previous = {} if (rebuild or old is None) else old.manifest
     current = {d.source: d for d in docs}

@@ -1,4 +1,4 @@
-"""Stage 1, load: turn a folder of files into `SourceDocument`s, reporting every file it cannot read.
+"""Stage 1, load: a folder of files becomes `SourceDocument`s; every unreadable file is reported.
 
 Markdown and plain text keep the file's exact characters (so a citation's offsets index the file
 itself); HTML, PDF and CSV are converted to Markdown-like text whose offsets the citations use.
@@ -141,7 +141,9 @@ def _load_csv(raw: bytes, path: Path) -> tuple[str, str | None, list[int] | None
     header, body = rows[0], rows[1:]
     lines = [f"# {path.stem}", "", f"Rows of {path.name}, one per line:"]
     for row in body:
-        cells = [f"{h.strip()}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()]
+        cells = [
+            f"{h.strip()}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()
+        ]
         if cells:
             lines.append("- " + "; ".join(cells))
     return "\n".join(lines) + "\n", None, None

@@ -25,7 +25,6 @@ from .embed import Embedder
 from .store import Generation, IndexStore
 from .types import Chunk, Hit, Retrieval
 
-
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
 
 
@@ -194,13 +193,16 @@ class Searcher:
         if s.unit_search_weight > 0:
             rankings.append((self._unit_ranking(view, vectors[0]), s.unit_search_weight))
         q_tokens = view.lexical.tokenize([query])[0]
-        lexical = {view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)}
+        lexical = {
+            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)
+        }
 
-        fused: Counter[str] = Counter()
+        fused: dict[str, float] = {}
         for ranking, weight in [*rankings, (lexical, s.lexical_weight)]:
             for rank, cid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
-                fused[cid] += weight / (s.rrf_k + rank + 1)
-        top = [cid for cid, _ in fused.most_common(s.k) if cid in view.position]
+                fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
+        best_first = sorted(fused, key=fused.__getitem__, reverse=True)
+        top = [cid for cid in best_first if cid in view.position][: s.k]
         hits = [
             Hit(
                 chunk=view.chunks[view.position[cid]],

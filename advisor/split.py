@@ -44,7 +44,7 @@ def _markdown() -> MarkdownIt:
 
 
 @lru_cache(maxsize=1)
-def _segmenter():  # type: ignore[no-untyped-def]
+def segmenter():  # type: ignore[no-untyped-def]
     import pysbd
 
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
@@ -63,7 +63,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     words ("Absolutely.") joins the next sentence: quoted alone it would mean nothing."""
     spans: list[tuple[int, int]] = []
     carry: int | None = None
-    for seg in _segmenter().segment(text[start:end]):
+    for seg in segmenter().segment(text[start:end]):
         s, e = _trim(text, start + seg.start, start + seg.end)
         if e <= s:
             continue
@@ -131,7 +131,10 @@ def _join_lead_ins(blocks: list[Block], text: str) -> list[Block]:
             block.kind == "list"
             and prev is not None
             and prev.kind == "paragraph"
-            and (text[prev.start : prev.end].rstrip().endswith(":") or "\n\n" not in text[prev.end : block.start])
+            and (
+                text[prev.start : prev.end].rstrip().endswith(":")
+                or "\n\n" not in text[prev.end : block.start]
+            )
         ):
             out[-1] = Block(
                 "leadlist", prev.start, block.end, items=block.items, list_start=block.start
@@ -146,7 +149,10 @@ def block_units(text: str, block: Block) -> list[Unit]:
     if block.kind == "heading":
         return []
     if block.kind == "paragraph" or block.kind == "other":
-        return [Unit(start=s, end=e, kind="sentence") for s, e in sentence_spans(text, block.start, block.end)]
+        return [
+            Unit(start=s, end=e, kind="sentence")
+            for s, e in sentence_spans(text, block.start, block.end)
+        ]
     units: list[Unit] = []
     list_from = block.start
     if block.kind == "leadlist":
@@ -170,7 +176,9 @@ def _pieces(text: str, block: Block) -> list[tuple[int, int]]:
     return sentence_spans(text, block.start, block.end)
 
 
-def _cut(text: str, start: int, end: int, limit: int, count: TokenCounter, overlap: int) -> list[tuple[int, int]]:
+def _cut(
+    text: str, start: int, end: int, limit: int, count: TokenCounter, overlap: int
+) -> list[tuple[int, int]]:
     """Last resort for one over-long sentence: LangChain's splitter, sized in model tokens."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -185,7 +193,10 @@ def _cut(text: str, start: int, end: int, limit: int, count: TokenCounter, overl
         )
         docs = splitter.create_documents([text[start:end]])
         spans = [
-            (start + d.metadata["start_index"], start + d.metadata["start_index"] + len(d.page_content))
+            (
+                start + d.metadata["start_index"],
+                start + d.metadata["start_index"] + len(d.page_content),
+            )
             for d in docs
         ]
         if all(count(text[s:e]) <= limit for s, e in spans) or size <= 8:
@@ -203,7 +214,9 @@ def split_document(
 ) -> list[Chunk]:
     """Chunks of one document; each one's embed text fits in `max_tokens` model tokens."""
     text = doc.text
-    _, body_start = front_matter(text) if doc.source.lower().endswith((".md", ".markdown", ".txt")) else ({}, 0)
+    _, body_start = (
+        front_matter(text) if doc.source.lower().endswith((".md", ".markdown", ".txt")) else ({}, 0)
+    )
     blocks = parse_blocks(text, body_start)
 
     chunks: list[Chunk] = []
@@ -271,7 +284,12 @@ def split_document(
             continue
         flush()
         for s, e in _pieces(text, block):
-            add(s, e, [u for u in units if s <= u.start and u.end <= e] or [Unit(start=s, end=e, kind="sentence")])
+            add(
+                s,
+                e,
+                [u for u in units if s <= u.start and u.end <= e]
+                or [Unit(start=s, end=e, kind="sentence")],
+            )
     flush()
     return [c for c in chunks if c.units]
 
@@ -282,7 +300,9 @@ def _reparent(units: list[Unit]) -> list[Unit]:
     out = []
     for u in units:
         if u.kind == "item":
-            parent = next((j for j, lst in lists if lst.start <= u.start and u.end <= lst.end), None)
+            parent = next(
+                (j for j, lst in lists if lst.start <= u.start and u.end <= lst.end), None
+            )
             u = u.model_copy(update={"parent": parent})
         out.append(u)
     return out

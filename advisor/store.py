@@ -153,14 +153,18 @@ class IndexStore:
         if gen.spec is None:
             raise IndexMismatchError(f"The index does not say how it was built. {FIX_REBUILD}")
         if problem := spec.mismatch(gen.spec):
-            raise IndexMismatchError(f"The index does not match the settings: {problem}. {FIX_REBUILD}")
+            raise IndexMismatchError(
+                f"The index does not match the settings: {problem}. {FIX_REBUILD}"
+            )
         return gen
 
     def create(self, spec: IndexSpec, manifest: dict[str, dict[str, Any]]) -> Generation:
         name = f"{self.prefix}-g{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
         meta = {**spec.as_metadata(), "advisor_manifest": json.dumps(manifest)}
         config = {"hnsw": {"space": "cosine"}}
-        chunks = self.client.create_collection(f"{name}-chunks", metadata=meta, configuration=config)
+        chunks = self.client.create_collection(
+            f"{name}-chunks", metadata=meta, configuration=config
+        )
         units = self.client.create_collection(f"{name}-units", configuration=config)
         return Generation(name, chunks, units, spec, manifest)
 

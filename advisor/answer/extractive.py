@@ -16,6 +16,7 @@ import numpy as np
 
 from ..config import Settings
 from ..retrieve import GenerationView
+from ..split import segmenter
 from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
 
 MIN_ITEM_WORDS = 4  # a shorter list item is quoted with its whole list
@@ -107,8 +108,10 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
     final: list[Candidate] = []
     for c in out:
         inside = any(
-            lst is not c and lst.chunk.source == c.chunk.source
-            and lst.unit.start <= c.unit.start and c.unit.end <= lst.unit.end
+            lst is not c
+            and lst.chunk.source == c.chunk.source
+            and lst.unit.start <= c.unit.start
+            and c.unit.end <= lst.unit.end
             for lst in lists
         )
         norm = clean(c.text).lower()
@@ -119,14 +122,22 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
     return final
 
 
+def _cite_sentences(text: str, n: int) -> str:
+    """`[n]` after every sentence, so each one is visibly tied to its passage."""
+    text = clean(text)
+    return " ".join(
+        f"{seg.sent.strip()} [{n}]" for seg in segmenter().segment(text) if seg.sent.strip()
+    )
+
+
 def render_unit(c: Candidate, n: int) -> str:
-    """A unit as answer text: sentences inline, lists as lists; every line ends with `[n]`."""
+    """A unit as answer text: sentences inline, lists as lists; every sentence gets `[n]`."""
     if c.unit.kind != "list":
-        return f"{clean(c.text)} [{n}]"
+        return _cite_sentences(c.text, n)
     lines = [ln for ln in c.text.splitlines() if ln.strip()]
     lead = [ln for ln in lines if not _MARKER.match(ln)]
     items = [ln for ln in lines if _MARKER.match(ln)]
-    head = f"{clean(' '.join(lead))} [{n}]\n" if lead else ""
+    head = f"{_cite_sentences(' '.join(lead), n)}\n" if lead else ""
     return head + "\n".join(f"- {clean(i)} [{n}]" for i in items)
 
 
@@ -231,7 +242,9 @@ def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator
                 end=chunk.end,
                 text=chunk.text,
                 page=chunk.page,
-                used=sorted((m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members),
+                used=sorted(
+                    (m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members
+                ),
             )
         )
     yield Answer(question=question, citations=citations, generator=generator)
@@ -256,4 +269,6 @@ def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator
 
 def declined_answer(question: str, view: GenerationView, generator: str) -> Answer:
     topics = sorted({m.get("title", "") for m in view.generation.manifest.values()} - {""})
-    return Answer(question=question, answer=decline_text(topics), declined=True, generator=generator)
+    return Answer(
+        question=question, answer=decline_text(topics), declined=True, generator=generator
+    )

@@ -34,7 +34,9 @@ documents."
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=\S)|\n+")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-_DONT_KNOW = re.compile(r"\bI don'?t know\b|\bnot (?:in|covered by) (?:the|these) (?:sources|documents)\b", re.I)
+_DONT_KNOW = re.compile(
+    r"\bI don'?t know\b|\bnot (?:in|covered by) (?:the|these) (?:sources|documents)\b", re.I
+)
 
 VALID_LLMS = "extractive, openai:MODEL, ollama:MODEL, llamacpp:PATH.gguf"
 
@@ -89,7 +91,8 @@ def build_messages(question: str, hits: list[Hit], history: list[tuple[str, str]
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
     sources = "\n\n".join(
-        f"[{i}] {h.chunk.title}" + (f" > {h.chunk.section}" if h.chunk.section else "")
+        f"[{i}] {h.chunk.title}"
+        + (f" > {h.chunk.section}" if h.chunk.section else "")
         + f"\n{h.chunk.text}"
         for i, h in enumerate(hits, start=1)
     )
@@ -163,8 +166,12 @@ class LLMGenerator:
             if not self.settings.llm_fallback:
                 raise
             notice = f"{exc} This answer quotes the documents directly instead."
-            parts = list(ExtractiveGenerator(self.settings).generate(question, retrieval, view, embed))
-            yield parts[0].model_copy(update={"notice": notice, "generator": "extractive (fallback)"})
+            parts = list(
+                ExtractiveGenerator(self.settings).generate(question, retrieval, view, embed)
+            )
+            yield parts[0].model_copy(
+                update={"notice": notice, "generator": "extractive (fallback)"}
+            )
             yield from parts[1:]
 
     def _verified(
@@ -226,6 +233,13 @@ class LLMGenerator:
 def _citation(n: int, hit: Hit) -> Citation:
     c = hit.chunk
     return Citation(
-        n=n, doc_id=c.doc_id, title=c.title, section=c.section, source=c.source,
-        start=c.start, end=c.end, text=c.text, page=c.page,
+        n=n,
+        doc_id=c.doc_id,
+        title=c.title,
+        section=c.section,
+        source=c.source,
+        start=c.start,
+        end=c.end,
+        text=c.text,
+        page=c.page,
     )

@@ -1,0 +1,251 @@
+"""The grounding judge with the real embedding model: each rule on a case it must catch, faithful
+paraphrases it must let through, and its accuracy on the labelled judge cases."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from advisor.config import Settings
+from advisor.embed import Embedder
+from advisor.verify import (
+    GroundingJudge,
+    Judgement,
+    LLMJudge,
+    check_numbers,
+    parse_llm_verdicts,
+    split_sentences,
+)
+
+CASES = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "judge_cases.jsonl"
+
+SALARY = (
+    "AI Project Managers are in high demand, with salaries averaging $120,000–$150,000 annually "
+    "in 2025. The tech industry, healthcare, and finance sectors offer the most opportunities."
+)
+CERTS = (
+    "Earning certifications demonstrates your expertise and commitment to the role. Popular "
+    "options include: PMP (Project Management Professional), Certified ScrumMaster (CSM), Lean "
+    "Six Sigma, Google Cloud AI Certification, AWS Certified Machine Learning – Specialty."
+)
+DATA = (
+    "AI projects come with unique hurdles. Data Issues: Incomplete or biased datasets can derail "
+    "projects. Ethical Concerns: Navigating the ethical implications of AI implementation."
+)
+TOOLS = (
+    "Familiarize yourself with tools like TensorFlow, PyTorch, and Azure ML. Enroll in online "
+    "courses or boot camps to build practical AI skills."
+)
+SCRUM = (
+    "The Scrum Guide 2020 sets the following maximum durations for the Scrum events:\n"
+    "- Sprint Planning lasts at most 8 hours for a one-month Sprint.\n"
+    "- The Daily Scrum lasts 15 minutes.\n"
+    "- The Sprint Review lasts at most 4 hours."
+)
+TEAM = (
+    "A Scrum team typically has 10 or fewer people, according to the Scrum Guide 2020. A Scrum "
+    "team has exactly one Product Owner and exactly one Scrum Master, while the number of "
+    "Developers can vary."
+)
+DS = (
+    "Data Scientists (15-2051): reported median pay $112,590 in May 2024, 245,900 jobs in 2024, "
+    "growth of 34% (about 82,500 jobs) over 2024-34, which places data scientists among the "
+    "fastest-growing occupations, and about 23,400 openings a year."
+)
+BLS = (
+    'The US Bureau of Labor Statistics (BLS) has no occupation called "AI project manager". BLS '
+    'places IT project managers under occupation code 15-1299, "computer occupations, all other".'
+)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(Settings())
+
+
+@pytest.fixture(scope="module")
+def judge(embedder: Embedder) -> GroundingJudge:
+    return GroundingJudge(embedder)
+
+
+def verdict(judge: GroundingJudge, answer: str, contexts: list[str]):
+    result = judge.judge(answer, contexts)
+    assert len(result.sentences) == 1, result
+    return result.sentences[0]
+
+
+# --- splitting ---------------------------------------------------------------------------------
+
+
+def test_split_sentences_list_lines_and_lead_in() -> None:
+    answer = (
+        "Popular options include:\n- PMP (Project Management Professional) [1]\n"
+        "* Certified ScrumMaster (CSM) [1, 2]\n1. Lean Six Sigma [2][3]"
+    )
+    assert split_sentences(answer) == [
+        ("Popular options include:", []),
+        ("PMP (Project Management Professional) [1]", [1]),
+        ("Certified ScrumMaster (CSM) [1, 2]", [1, 2]),
+        ("Lean Six Sigma [2][3]", [2, 3]),
+    ]
+
+
+def test_split_sentences_marker_after_sentence_end() -> None:
+    answer = "Salaries average $120,000 in 2025. [1] The PMP exam has 180 questions [2]. Done here."
+    assert split_sentences(answer) == [
+        ("Salaries average $120,000 in 2025. [1]", [1]),
+        ("The PMP exam has 180 questions [2].", [2]),
+        ("Done here.", []),
+    ]
+
+
+def test_empty_answer_is_not_grounded(judge: GroundingJudge) -> None:
+    assert judge.judge("", [SALARY]).grounded is False
+    assert Judgement(sentences=[]).grounded is False
+
+
+# --- faithful sentences pass -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "contexts"),
+    [
+        ("Incomplete or biased datasets can derail projects [1].", [DATA]),
+        ("AI project managers earn between $120,000 and $150,000 a year on average in 2025 [1].", [SALARY]),
+        ("Popular certifications include the Project Management Professional credential, the "
+         "Certified ScrumMaster and Lean Six Sigma [1].", [CERTS]),
+        ("Popular certifications include PMP, CSM and Lean Six Sigma [1].", [CERTS]),
+        ("Datasets that are biased or incomplete can derail an AI project [1].", [DATA]),
+        ("You should get familiar with PyTorch, TensorFlow and Azure ML, and online courses or "
+         "bootcamps can build hands-on AI skills [1].", [TOOLS]),
+        ("The Daily Scrum takes 15 minutes, and the Sprint Review at most four hours [1].", [SCRUM]),
+        ("Sprint Planning for a one-month Sprint lasts no more than 480 minutes [1].", [SCRUM]),
+        ("A Scrum team usually has no more than 10 people [1].", [TEAM]),
+        ("Data scientist jobs are projected to grow 34% over 2024-2034 [1].", [DS]),
+        ("Data scientists earned a median of $112,590 in May 2024 [1].", [DS]),
+        ("The BLS does not have an occupation called AI project manager [1].", [BLS]),
+    ],
+)
+def test_faithful_sentences_are_supported(judge: GroundingJudge, answer: str, contexts: list[str]) -> None:
+    result = judge.judge(answer, contexts)
+    assert result.grounded, [(s.text, s.reason, s.score) for s in result.sentences]
+    assert all(s.reason == "supported" and 0.5 <= s.score <= 1 for s in result.sentences)
+
+
+def test_lead_in_and_decline_need_no_citation(judge: GroundingJudge) -> None:
+    answer = "Popular options include:\n- PMP (Project Management Professional) [1]\n- Lean Six Sigma [1]"
+    assert judge.judge(answer, [CERTS]).grounded
+    decline = "I'm sorry, I can't answer that from the documents I have, and I'd rather not guess."
+    assert judge.judge(decline, [SALARY]).sentences[0].supported
+
+
+# --- each rule catches its kind of error -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "contexts", "reason"),
+    [
+        ("AI project managers earn $130,000–$150,000 annually in 2025 [1].", [SALARY], "number 130,000"),
+        ("Data scientist jobs are projected to grow 43% over 2024-34 [1].", [DS], "number 43%"),
+        ("CRISP-DM has five phases [1].", ["CRISP-DM, published in 1999, has six phases."], "number five"),
+        ("AI project managers average $120,000–$150,000 per month in 2025 [1].", [SALARY], "period differs"),
+        ("Data scientists earn a median of $112,590 per month [1].", [DS], "period differs"),
+        ("The Daily Scrum lasts 15 hours [1].", [SCRUM], "unit differs"),
+        ("Familiarize yourself with tools like Kubernetes, PyTorch, and Azure ML [1].", [TOOLS], "'Kubernetes'"),
+        ("Popular options include PMP, CISSP and Lean Six Sigma [1].", [CERTS], "'CISSP'"),
+        ("Incomplete or biased datasets never affect AI projects [1].", [DATA], "negation"),
+        ("The BLS has an occupation called AI project manager [1].", [BLS], "negation"),
+        ("A Scrum team typically has 10 or more people [1].", [TEAM], "reversed"),
+        ("The Sprint Review lasts at least 4 hours [1].", [SCRUM], "reversed"),
+        ("Data scientists are among the slowest-growing occupations [1].", [DS], "reversed"),
+        ("Familiarize yourself with TensorFlow, PyTorch, and Azure ML, which are all free and "
+         "open source [1].", [TOOLS], "unsupported clause"),
+        ("Data scientists had a median pay of $112,590 in May 2024, and most of them work "
+         "remotely from home [1].", [DS], "unsupported clause"),
+        ("Soft skills such as negotiation and conflict resolution matter most [1].", [SALARY], ""),
+    ],
+)
+def test_unsupported_sentences_are_flagged(
+    judge: GroundingJudge, answer: str, contexts: list[str], reason: str
+) -> None:
+    v = verdict(judge, answer, contexts)
+    assert not v.supported and v.score < 0.5
+    assert reason in v.reason
+
+
+def test_out_of_range_citation(judge: GroundingJudge) -> None:
+    result = judge.judge("Tech and finance offer the most opportunities [3].", [SALARY, CERTS])
+    assert not result.grounded
+    assert result.sentences[0].reason == "cites [3] but only 2 sources"
+    assert verdict(judge, "Demand is high [0].", [SALARY]).reason.startswith("cites [0]")
+
+
+def test_missing_citation(judge: GroundingJudge) -> None:
+    result = judge.judge(
+        "Familiarize yourself with TensorFlow, PyTorch and Azure ML [1]. Online courses or boot "
+        "camps can build practical AI skills.",
+        [TOOLS],
+    )
+    assert [s.supported for s in result.sentences] == [True, False]
+    assert result.sentences[1].reason == "no citation"
+
+
+def test_units_convert_and_numbers_normalize() -> None:
+    passage = "The exam lasts 2 hours, costs USD 200, and the passing score is 720 out of 1000."
+    assert check_numbers("It takes 120 minutes and costs $200 [1].", passage) is None
+    assert check_numbers("You need 720 out of 1,000 and two hours [1].", passage) is None
+    assert "unit differs" in (check_numbers("It lasts 2 years [1].", passage) or "")
+    assert check_numbers("Growth runs 2024 to 2034 [1].", "growth over 2024-34") is None
+
+
+def test_judge_is_fast_enough_for_live_use(judge: GroundingJudge) -> None:
+    answer = (
+        "Incomplete or biased datasets can derail projects [1]. Familiarize yourself with "
+        "TensorFlow and PyTorch [2]. Salaries average $120,000–$150,000 annually in 2025 [3]."
+    )
+    judge.judge(answer, [DATA, TOOLS, SALARY])  # warm (passage vectors are cached after this)
+    start = time.perf_counter()
+    fresh = GroundingJudge(judge.embedder)
+    fresh.judge(answer, [DATA, TOOLS, SALARY])
+    assert time.perf_counter() - start < 1.0  # ~50 ms unloaded; generous for a busy CI machine
+
+
+# --- the labelled cases ------------------------------------------------------------------------
+
+
+def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
+    if not CASES.is_file():
+        pytest.skip("no judge_cases.jsonl")
+    rows = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    right = sum(judge.judge(r["answer"], r["contexts"]).grounded == r["grounded"] for r in rows)
+    assert len(rows) >= 30
+    assert right / len(rows) >= 0.85, f"{right}/{len(rows)}"
+
+
+# --- the LLM judge (a scripted chat model; the offline fallback uses the real embedder) --------
+
+
+def test_llm_judge_uses_model_verdicts_and_offline_rules(judge: GroundingJudge) -> None:
+    reply = 'Sure!\n```json\n[{"i": 1, "supported": "no", "reason": "not in source"}]\n```'
+    llm = LLMJudge(FakeListChatModel(responses=[reply]), fallback=judge)
+    result = llm.judge("Incomplete datasets can derail projects [1]. Demand is high [4].", [DATA])
+    assert [s.supported for s in result.sentences] == [False, False]
+    assert result.sentences[0].reason == "llm: not in source"
+    assert result.sentences[1].reason.startswith("cites [4]")  # never sent to the model
+
+
+def test_llm_judge_falls_back_on_unusable_output(judge: GroundingJudge) -> None:
+    llm = LLMJudge(FakeListChatModel(responses=["I think it is mostly fine."]), fallback=judge)
+    result = llm.judge("Incomplete or biased datasets never affect AI projects [1].", [DATA])
+    v = result.sentences[0]
+    assert not v.supported and "negation" in v.reason and "offline" in v.reason
+
+
+def test_parse_llm_verdicts_is_lenient() -> None:
+    got = parse_llm_verdicts('{"sentences": [{"supported": true}, {"grounded": "false", "reason": "x"}]}', [1, 3])
+    assert got == {1: {"supported": True, "reason": "supported"}, 3: {"supported": False, "reason": "x"}}
+    assert parse_llm_verdicts("no json here", [1]) == {}
