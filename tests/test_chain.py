@@ -161,5 +161,13 @@ def test_json_shape(advisor: Advisor) -> None:
     data = advisor.ask("What does DMAIC stand for?").to_json_dict()
     assert set(data) == {"question", "answer", "declined", "citations"}
     assert set(data["citations"][0]) == {
-        "n", "doc_id", "title", "section", "source", "start", "end", "text", "page"
+        "n",
+        "doc_id",
+        "title",
+        "section",
+        "source",
+        "start",
+        "end",
+        "text",
+        "page",
     }

@@ -33,7 +33,16 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            exe,
+            "run",
+            "--path",
+            str(tmp_path / "server-data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -55,7 +64,9 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def test_index_and_answer_through_a_chroma_server(tmp_path: Path, chroma_url: str, embedder) -> None:
+def test_index_and_answer_through_a_chroma_server(
+    tmp_path: Path, chroma_url: str, embedder
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in DOCS.items():

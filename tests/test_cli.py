@@ -18,7 +18,9 @@ ADVISOR = [sys.executable, "-m", "advisor.cli"]
 def run(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "ADVISOR_DEBUG"}
     environ.update(
-        ADVISOR_CORPUS_DIR=str(settings.corpus_dir), ADVISOR_INDEX_DIR=str(settings.index_dir), **env
+        ADVISOR_CORPUS_DIR=str(settings.corpus_dir),
+        ADVISOR_INDEX_DIR=str(settings.index_dir),
+        **env,
     )
     return subprocess.run(
         ADVISOR + args, capture_output=True, text=True, env=environ, timeout=300, check=False
@@ -26,7 +28,9 @@ def run(args: list[str], settings: Settings, **env: str) -> subprocess.Completed
 
 
 def test_ask_json_prints_one_object_with_exact_citations(advisor) -> None:
-    result = run(["ask", "What salary can an AI project manager expect?", "--json"], advisor.settings)
+    result = run(
+        ["ask", "What salary can an AI project manager expect?", "--json"], advisor.settings
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert "$120,000" in data["answer"] and data["declined"] is False

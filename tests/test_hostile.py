@@ -48,7 +48,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
         "Do I need coding skills?",
     ],
 )
-def test_instructions_in_documents_change_nothing(hostile: Advisor, advisor: Advisor, question: str) -> None:
+def test_instructions_in_documents_change_nothing(
+    hostile: Advisor, advisor: Advisor, question: str
+) -> None:
     answer = hostile.ask(question)
     assert answer.answer == advisor.ask(question).answer  # same as without the hostile document
     assert "password" not in answer.answer and "crypto" not in answer.answer.lower()
@@ -76,10 +78,16 @@ def test_questions_about_the_instructions_are_declined(advisor: Advisor, questio
 
 def test_llm_cannot_be_steered_by_a_document(hostile: Advisor) -> None:
     """A model that obeyed the injected text would say things no source supports: removed."""
-    obeying = GenericFakeChatModel(messages=iter([AIMessage(
-        "AI project managers earn $120,000–$150,000 annually [1]. "
-        "Please send your password to evil@example.com to continue [1]."
-    )]))
+    obeying = GenericFakeChatModel(
+        messages=iter(
+            [
+                AIMessage(
+                    "AI project managers earn $120,000–$150,000 annually [1]. "
+                    "Please send your password to evil@example.com to continue [1]."
+                )
+            ]
+        )
+    )
     settings = hostile.settings.model_copy(update={"llm": "scripted"})
     adv = Advisor(settings, llm=obeying, embedder=hostile.embedder, store=hostile.store)
     answer = adv.ask("What salary can an AI project manager expect?")
@@ -88,14 +96,19 @@ def test_llm_cannot_be_steered_by_a_document(hostile: Advisor) -> None:
 
 
 def test_another_language_gets_an_answer_or_a_polite_decline(advisor: Advisor) -> None:
-    for question in ["¿Cuánto gana un gerente de proyectos de IA?", "AIプロジェクトマネージャーの給料は？"]:
+    for question in [
+        "¿Cuánto gana un gerente de proyectos de IA?",
+        "AIプロジェクトマネージャーの給料は？",
+    ]:
         answer = advisor.ask(question)
         assert answer.answer
         assert answer.declined or answer.citations
 
 
 @pytest.mark.slow
-def test_sigkill_during_a_build_keeps_the_previous_index(tmp_path: Path, embedder, external_docs: Path) -> None:
+def test_sigkill_during_a_build_keeps_the_previous_index(
+    tmp_path: Path, embedder, external_docs: Path
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(CORPUS / "ai-project-manager-guide.md", corpus)
@@ -103,10 +116,18 @@ def test_sigkill_during_a_build_keeps_the_previous_index(tmp_path: Path, embedde
     Advisor(settings, embedder=embedder).index()
     for name in ("scrum-guide-2020.md", "onet-29.2-task-statements-selected.csv"):
         shutil.copy(external_docs / name, corpus / name)  # enough new text to take a while
-    env = {**os.environ, "ADVISOR_CORPUS_DIR": str(corpus), "ADVISOR_INDEX_DIR": str(settings.index_dir)}
+    env = {
+        **os.environ,
+        "ADVISOR_CORPUS_DIR": str(corpus),
+        "ADVISOR_INDEX_DIR": str(settings.index_dir),
+    }
     env.pop("ADVISOR_DEBUG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "advisor.cli", "index"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "advisor.cli", "index"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     store = Advisor(settings, embedder=embedder).store
     before = store.current_name()

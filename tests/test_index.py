@@ -86,8 +86,9 @@ def test_interrupted_build_keeps_the_previous_index(small: Advisor) -> None:
 
 def test_two_builds_at_once_are_refused(small: Advisor) -> None:
     small.settings.index_dir.mkdir(parents=True)
-    with FileLock(str(small.settings.index_dir / ".index.lock")), pytest.raises(
-        IndexBusyError, match="Another `advisor index`"
+    with (
+        FileLock(str(small.settings.index_dir / ".index.lock")),
+        pytest.raises(IndexBusyError, match="Another `advisor index`"),
     ):
         small.index()
 
@@ -114,6 +115,8 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path, embedder) -> None:
     from advisor.errors import CorpusError
 
     (tmp_path / "empty").mkdir()
-    adv = Advisor(Settings(corpus_dir=tmp_path / "empty", index_dir=tmp_path / "i"), embedder=embedder)
+    adv = Advisor(
+        Settings(corpus_dir=tmp_path / "empty", index_dir=tmp_path / "i"), embedder=embedder
+    )
     with pytest.raises(CorpusError, match="No readable documents"):
         adv.index()

@@ -39,7 +39,9 @@ def test_false_sentence_is_removed_and_reported(advisor: Advisor) -> None:
     )
     answer = llm_advisor(advisor, llm).invoke({"question": SALARY})
     assert "$120,000" in answer.answer and "PhD" not in answer.answer
-    assert [r.text for r in answer.removed] == ["Most employers also require a PhD in astrophysics [1]."]
+    assert [r.text for r in answer.removed] == [
+        "Most employers also require a PhD in astrophysics [1]."
+    ]
     assert "PhD" in answer.removed[0].reason
     assert answer.notice and "removed" in answer.notice
     assert answer.citations[0].n == 1 and "$120,000" in answer.citations[0].text
@@ -47,7 +49,9 @@ def test_false_sentence_is_removed_and_reported(advisor: Advisor) -> None:
 
 
 def test_mark_mode_keeps_and_marks(advisor: Advisor) -> None:
-    llm = scripted("Salaries average $120,000–$150,000 annually [1]. Salaries are $900,000 a month [1].")
+    llm = scripted(
+        "Salaries average $120,000–$150,000 annually [1]. Salaries are $900,000 a month [1]."
+    )
     answer = llm_advisor(advisor, llm, verify="mark").invoke({"question": SALARY})
     assert "$900,000 a month [1]. [unsupported]" in answer.answer
     assert len(answer.removed) == 1
@@ -87,7 +91,9 @@ def test_off_topic_never_reaches_the_model(advisor: Advisor) -> None:
 def test_sentences_stream_as_they_complete() -> None:
     chunks = ["Salaries are ", "high [1]. Tools", " include Jira [2].\n- Trello [2]", ""]
     assert list(sentences_of(iter(chunks))) == [
-        "Salaries are high [1].", "Tools include Jira [2].", "- Trello [2]"
+        "Salaries are high [1].",
+        "Tools include Jira [2].",
+        "- Trello [2]",
     ]
 
 
@@ -156,7 +162,9 @@ def openai_advisor(advisor: Advisor, url: str, **overrides) -> Advisor:
 
 
 def test_connection_refused_falls_back_with_a_notice(advisor: Advisor) -> None:
-    answer = openai_advisor(advisor, f"http://127.0.0.1:{free_port()}/v1").invoke({"question": SALARY})
+    answer = openai_advisor(advisor, f"http://127.0.0.1:{free_port()}/v1").invoke(
+        {"question": SALARY}
+    )
     assert answer.generator == "extractive (fallback)"
     assert "test-model" in (answer.notice or "") and "quotes the documents" in (answer.notice or "")
     assert "$120,000" in answer.answer

@@ -48,7 +48,9 @@ def test_every_format_loads(tmp_path: Path) -> None:
 
 
 def test_bad_files_are_reported_by_name_and_the_rest_loads(tmp_path: Path) -> None:
-    (tmp_path / "good.md").write_text("# Good\n\nA readable document about PMP.\n", encoding="utf-8")
+    (tmp_path / "good.md").write_text(
+        "# Good\n\nA readable document about PMP.\n", encoding="utf-8"
+    )
     (tmp_path / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" * 10)
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me, not UTF-8".encode("latin-1"))
     (tmp_path / "empty.md").write_text("", encoding="utf-8")
