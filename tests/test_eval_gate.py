@@ -1,0 +1,41 @@
+"""The CI gate: the project's own dataset through the real advisor, with thresholds that hold.
+
+Raise a threshold when the advisor improves; never lower one to make a failing change pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advisor.evaluate import run_eval_command
+
+from .conftest import ROOT
+
+GATES = {
+    "hit_at_5": 0.95,
+    "mrr": 0.85,
+    "fact_recall": 0.85,
+    "fact_hit_rate": 0.80,
+    "decline_precision": 0.90,
+    "decline_recall": 0.85,
+    "answer_rate": 0.95,
+    "off_topic_declined": 0.85,
+    "citation_rate": 0.95,
+    "faithfulness": 0.95,
+    "citation_recall": 0.95,
+    "citation_precision": 0.95,
+}
+
+
+@pytest.mark.slow
+def test_project_dataset_meets_the_gates(advisor, tmp_path: Path) -> None:
+    dataset = ROOT / "evals" / "datasets" / "career.jsonl"
+    minimums = [f"{name}={value}" for name, value in GATES.items()]
+    code = run_eval_command(advisor, dataset, tmp_path, minimums)
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    failing = {k: summary[k] for k, v in GATES.items() if summary[k] is None or summary[k] < v}
+    assert code == 0 and not failing, failing
+    assert (tmp_path / "report.html").read_text().count("<svg") >= 1
