@@ -82,6 +82,13 @@ def test_empty_output_is_declined_not_blank(advisor: Advisor) -> None:
     assert answer.declined and answer.answer
 
 
+def test_malformed_output_without_citations_is_declined(advisor: Advisor) -> None:
+    garbage = scripted('}{ <<json>> "answer": null ]] \x00 lorem ipsum dolor')
+    answer = llm_advisor(advisor, garbage).invoke({"question": SALARY})
+    assert answer.declined and answer.citations == []
+    assert answer.removed and "lorem" not in answer.answer
+
+
 def test_off_topic_never_reaches_the_model(advisor: Advisor) -> None:
     llm = scripted("This must not be used [1].")
     answer = llm_advisor(advisor, llm).invoke({"question": "Who won the 2018 FIFA World Cup?"})
