@@ -29,9 +29,11 @@ _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
 
 
 def _stopwords() -> list[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    """NLTK's English list (as bm25s ships it) plus words that only make a question polite."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return sorted(ENGLISH_STOP_WORDS | {"does", "did", "doing", "like", "just", "really", "tell"})
+    chat = {"much", "would", "could", "get", "like", "tell", "also", "really", "please", "whose"}
+    return sorted(set(STOPWORDS_EN_PLUS) | chat)
 
 
 STOPWORDS = _stopwords()
