@@ -84,11 +84,19 @@ _PART_BREAK = re.compile(
 )
 
 
+_ASKS = re.compile(
+    r"(?:and\s+)?(?:what|which|how|who|when|where|why|is|are|does|do|can|should|could|will|"
+    r"would)\b",
+    re.I,
+)
+
+
 def question_parts(question: str) -> list[str]:
     """ "Which methodology does the guide name, and what are its phases?" -> two questions."""
     parts = [p.strip(" ,;") for p in _PART_BREAK.split(question)]
-    parts = [p for p in parts if len(p.split()) >= 3]
-    return parts if len(parts) > 1 else [question]
+    if len(parts) < 2 or not all(len(p.split()) >= 3 and _ASKS.match(p) for p in parts):
+        return [question]  # "If I become a PM, who will I manage?" is one question
+    return parts
 
 
 def previous_question(history: History | None) -> str | None:
@@ -220,7 +228,7 @@ class Advisor(Runnable[dict, Answer]):
         if _FOLLOW_UP.search(question) or (
             joined.best_dense > alone.best_dense + self.settings.follow_up_margin
         ):
-            return joined
+            return joined.model_copy(update={"question": question})
         return alone
 
     def _transform(self, inputs: Iterator[Any]) -> Iterator[Answer]:

@@ -217,7 +217,11 @@ class Searcher:
         best = max(dense.values(), default=0.0)
         coverage = view.lexical.coverage(q_tokens, [view.position[c] for c in top])
         unknown = view.lexical.unknown_names(query)
-        answerable = best >= s.confident_relevance or (best >= s.relevance_floor and not unknown)
+        # an acronym no document mentions (CISSP, PMI-ACP) names something the corpus lacks
+        unknown_acronym = any(w.isupper() for w in unknown)
+        answerable = not unknown_acronym and (
+            best >= s.confident_relevance or (best >= s.relevance_floor and not unknown)
+        )
         return Retrieval(
             query=query,
             hits=hits,

@@ -127,7 +127,8 @@ class Hit(BaseModel):
 
 
 class Retrieval(BaseModel):
-    query: str
+    query: str  # what was searched (a follow-up is searched with the question it follows)
+    question: str = ""  # the user's own words, when they differ from `query`
     hits: list[Hit]
     best_dense: float
     coverage: float  # IDF-weighted share of the question's words found in the hits

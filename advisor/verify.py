@@ -33,8 +33,9 @@ _NO_CLAIM = re.compile(  # declines, politeness, headings: nothing to cite
     r"^(?:#|i'?m sorry|sorry|unfortunately|i (?:can(?:no|'|’)t|cannot|could(?:n'|n’)t|do(?:n'|n’)t)"
     r"|(?:they|the (?:documents|sources))(?: only)? cover\b|hope this helps|good luck"
     r"|let me know|feel free|thank)", re.I)
-_CLAUSES = re.compile(r",\s*and\b|;|\s+but\s+|,\s*which\b|\s+because\s+|\s+while\s+|,\s*so\b")
-_PIECES = re.compile(r"[;:,]|\b(?:but|while|whereas|although)\b")
+_CLAUSES = re.compile(  # ", replacing ...": a participle adds a clause too
+    r",\s*and\b|;|\s+but\s+|,\s*which\b|\s+because\s+|\s+while\s+|,\s*so\b|,\s+(?=[a-z]+ing\b)")
+_PIECES = re.compile(r"[;:,]|\b(?:but|while|whereas|although)\b|(?=\b(?:rather than|instead of)\b)")
 _STOP = set(
     "a an the and or nor of to in on at by for from with within into onto about as is are was were"  # noqa: SIM905, E501
     " be been being it its this that these those there their they them you your we our us i me my"
@@ -45,18 +46,28 @@ _STOP = set(
     " need needs".split())
 _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot",
               "without"}
+_SCOPE_ENDS = {",", ";", ":", ".", "?", "!", "and", "but", "or", "which", "while", "because", "so"}
 _NEG_PHRASES = re.compile(r"n['’]t\b|\bno longer\b|\brather than\b|\binstead of\b", re.I)
 _BOUNDS = [  # "no more than 10", "10 or fewer" and "up to 10" all say "at most 10"
     (re.compile(r"\b(?:(?:no|not) (?:more|longer|later) than|or (?:fewer|less)|up to)\b", re.I),
      "at most"),
     (re.compile(r"\b(?:(?:no|not) (?:less|fewer|earlier) than|or more)\b", re.I), "at least")]
-_ANTONYMS = [  # stems
+_STRONG_ANTONYMS = [  # stems; one-sided anywhere in the cited passage
     ("increas", "decreas"), ("rise", "fall"), ("grow", "shrink"), ("grow", "declin"),
+    ("fastest", "slowest"), ("requir", "option"), ("mandatori", "voluntari"),
+    ("mandatori", "option"), ("essenti", "unnecessari"), ("compulsori", "voluntari"),
+    ("requir", "voluntari")]
+_ANTONYMS = [  # stems; common words, so only against the best-matching passage sentence
     ("high", "low"), ("higher", "lower"), ("more", "less"), ("more", "fewer"), ("most", "least"),
-    ("fast", "slow"), ("fastest", "slowest"), ("requir", "option"), ("mandatori", "voluntari"),
-    ("mandatori", "option"),
-    ("essenti", "unnecessari"), ("derail", "help"), ("open", "close"), ("online", "person"),
-    ("easi", "difficult"), ("easi", "hard"), ("cheap", "expens")]
+    ("fast", "slow"), ("derail", "help"), ("open", "close"), ("online", "person"),
+    ("easi", "difficult"), ("easi", "hard"), ("cheap", "expens"), ("basic", "advanc"),
+    ("foundat", "advanc"), ("entri", "advanc"), ("beginn", "advanc"), ("beginn", "expert"),
+    ("short", "long"), ("shorter", "longer"), ("shorter", "long"), ("largest", "smallest"),
+    ("larger", "smaller"), ("biggest", "smallest"), ("add", "remov"), ("earlier", "later"),
+    ("first", "last"), ("increas", "reduc"),
+    *_STRONG_ANTONYMS]
+_ITEM = r"(?!which |who |that )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
+_ENUMERATION = re.compile(rf"{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
 _SYNONYMS = [  # paraphrases that count as the same content word
     "annual annually year yearly", "earn make paid pay salary salaries income compensation",
     "job role position occupation", "require requirement", "company business firm organization",
@@ -95,6 +106,7 @@ _ANTI: dict[str, set[str]] = {}
 for _a, _b in _ANTONYMS:
     _ANTI.setdefault(_a, set()).add(_b)
     _ANTI.setdefault(_b, set()).add(_a)
+_STRONG = {w for pair in _STRONG_ANTONYMS for w in pair}
 
 
 class SentenceVerdict(BaseModel):
@@ -267,35 +279,63 @@ def _initials_in(acronym: str, words: list[str]) -> bool:
     return False
 
 
-def check_entities(claim: str, passage: str) -> str | None:
-    """A named tool, certification or body the passage never mentions is an invented fact,
-    however similar the sentence. Acronyms and their expansions count as the same name."""
-    ptoks = _words(passage)
-    plow, pstems = {w.lower() for w in ptoks}, {_stem(w) for w in ptoks}
-    ctoks = _tokens(claim)
-    words = [(k, t.text) for k, t in enumerate(ctoks) if t.kind == "word"]
-    runs: list[list[str]] = []  # capitalised runs: "Certified ScrumMaster" may be "CSM" there
+def _names(text: str) -> list[tuple[bool, str, str]]:
+    """Names (acronyms, capitalised words not opening the sentence, words with digits), each with
+    whether it opens the sentence and the initials of the capitalised run it is part of."""
+    toks = _tokens(text)
+    words = [(k, t.text) for k, t in enumerate(toks) if t.kind == "word"]
+    runs: list[list[str]] = []  # capitalised runs: "Certified ScrumMaster" may be "CSM" elsewhere
     prev = -2
     for k, w in words:
         if w[0].isupper():
             runs[-1].append(w) if runs and k == prev + 1 else runs.append([w])
             prev = k
-    acronym_of = {w: "".join(re.findall("[A-Z]", "".join(r))).lower()
-                  for r in runs if len(r) > 1 for w in r}
-    missing: list[tuple[bool, str]] = []
+    initials = {w: "".join(re.findall("[A-Z]", "".join(r))).lower() for r in runs for w in r}
+    out = []
     for i, (k, w) in enumerate(words):
-        upper, start = sum(c.isupper() for c in w), i == 0 or ctoks[k - 1].text == ":"
-        if not (upper >= 2 or any(c.isdigit() for c in w) or (upper and not start)):
-            continue
-        base = w[:-1] if w.endswith("s") and w[:-1].isupper() else w  # "PDUs"
-        if ({w.lower(), base.lower()} & (plow | _STOP | set(_NUMBER_WORDS)) or _stem(w) in pstems
-                or (base.isupper() and _initials_in(base, ptoks)) or acronym_of.get(w) in plow
-                or any(a in passage.lower() for a in _ALIASES.get(w.lower(), ()))):
-            continue
-        missing.append((start, w))
+        upper, start = sum(c.isupper() for c in w), i == 0 or toks[k - 1].text == ":"
+        if (upper >= 2 or any(c.isdigit() for c in w) or (upper and not start)) and not (
+                w.lower() in _STOP or w.lower() in _NUMBER_WORDS):
+            out.append((start, w, initials.get(w, "")))
+    return out
+
+
+def _name_in(name: str, initials: str, text: str) -> bool:
+    """`name` is in `text`: as a word, a plural, an acronym spelt out, or spelt out as an acronym
+    there ("Certified ScrumMaster" for "CSM")."""
+    words = _words(text)
+    lower = {w.lower() for w in words}
+    base = name[:-1] if name.endswith("s") and name[:-1].isupper() else name  # "PDUs"
+    return bool({name.lower(), base.lower()} & lower or _stem(name) in {_stem(w) for w in words}
+                or (base.isupper() and _initials_in(base, words)) or len(initials) > 1
+                and initials in lower or any(a in text.lower() for a in _ALIASES.get(name.lower(), ())))
+
+
+def check_entities(claim: str, passage: str) -> str | None:
+    """A named tool, certification or body the passage never mentions is an invented fact,
+    however similar the sentence. Acronyms and their expansions count as the same name."""
+    missing = [(start, w) for start, w, initials in _names(claim) if not _name_in(w, initials, passage)]
     if not missing:
         return None
     return f"'{next((w for start, w in missing if not start), missing[0][1])}' not in cited passage"
+
+
+def check_swapped_name(clause: str, passage: str) -> str | None:
+    """"MAP is the cross-cutting function" where the source says "GOVERN is ...": every name is
+    somewhere in the passage, but the passage piece the claim piece comes from (the one piece
+    sharing most words, at least two) has another name of the same kind in its place."""
+    pieces = [p for s in passage_sentences(passage) for p in _PIECES.split(s)]
+    for mine in _PIECES.split(clause):
+        words = set(_content(mine))
+        shared = sorted(((len(words & set(_content(p))), p) for p in pieces), reverse=True)
+        if not shared or shared[0][0] < 2 or (len(shared) > 1 and shared[1][0] == shared[0][0]):
+            continue  # no single piece it clearly comes from
+        source = shared[0][1]
+        absent = [w for _, w, i in _names(mine) if not _name_in(w, i, source)]
+        instead = [w for _, w, i in _names(source) if not _name_in(w, i, clause)]
+        if swap := next(((a, b) for a in absent for b in instead if a.isupper() == b.isupper()), None):
+            return f"'{swap[0]}' where cited passage says '{swap[1]}'"
+    return None
 
 
 def clauses(text: str) -> list[str]:
@@ -311,19 +351,20 @@ def _bounds(text: str) -> str:
 
 def _negated(text: str) -> tuple[bool, dict[str, str], dict[str, str]]:
     """Whether `text` has a negation cue, and its content words (stem -> word) inside and outside
-    a cue's scope (the next three content words, up to punctuation)."""
+    a cue's scope (up to punctuation or a conjunction; names are left out)."""
     neg: dict[str, str] = {}
     pos: dict[str, str] = {}
-    scope, has = 0, False
+    scope, has = False, False
+    prev = "."
     for t in _tokens(_NEG_PHRASES.sub(" not ", _bounds(text))):
-        w = t.text.lower()
+        w, name = t.text.lower(), t.text[:1].isupper() and prev not in ".?!:"
+        prev = t.text
         if w in _NEGATIONS:
-            scope, has = 3, True
-        elif t.kind == "punct" and w in ",;:.":
-            scope = 0
-        elif t.kind == "word" and w not in _STOP:
+            scope, has = True, True
+        elif w in _SCOPE_ENDS:
+            scope = False
+        elif t.kind == "word" and w not in _STOP and not name:  # a negation is not about names
             (neg if scope else pos)[_SYN.get(_stem(w), _stem(w))] = w
-            scope = max(0, scope - 1)
     return has, neg, pos
 
 
@@ -347,17 +388,35 @@ def check_negation(clause: str, passage: str) -> str | None:
     return None
 
 
-def check_reversal(clause: str, passage_sentence: str) -> str | None:
+def check_reversal(clause: str, passage_sentence: str, passage: str) -> str | None:
     """Antonyms ("fall" for "rise", "at least" for "at most") and prefixed opposites ("proctored"
-    for "unproctored") keep every other word, so coverage and cosine stay high."""
-    mine, theirs = ({_stem(w): w.lower() for w in _words(_bounds(x))}
-                    for x in (clause, passage_sentence))
+    for "unproctored") keep every other word, so coverage and cosine stay high. Unambiguous pairs
+    (mandatory/voluntary) are looked for in the whole passage, common ones in the best sentence."""
+    mine, theirs, whole = ({_stem(w): w.lower() for w in _words(_bounds(x))}
+                           for x in (clause, passage_sentence, passage))
     for s, w in mine.items():
         opposites = _ANTI.get(s, set()) | {"un" + s, "non" + s}
         opposites |= {s[len(p):] for p in ("un", "non") if s.startswith(p) and len(s) > len(p) + 3}
-        other = next((theirs[o] for o in opposites if o in theirs), None)
-        if other and s not in theirs:
+        other = next((theirs[o] for o in opposites if o in theirs and s not in theirs), None)
+        other = other or next((whole[o] for o in opposites & _STRONG
+                               if o in whole and s not in whole), None)
+        if other:
             return f"reversed: '{w}' where cited passage says '{other}'"
+    return None
+
+
+def check_list_items(claim: str, passage: str) -> str | None:
+    """A swapped member of an enumeration ("tech, finance and manufacturing" for "... and
+    retail") leaves coverage and cosine high, yet each member is a fact of its own."""
+    for m in _ENUMERATION.finditer(claim):
+        items = [i.split() for i in re.split(r",\s*(?:and |or )?|\s(?:and|or)\s", m.group())]
+        stops = [[w.lower() in _STOP for w in item] for item in items]
+        items[0] = items[0][len(stops[0]) - stops[0][::-1].index(True):] if any(stops[0]) \
+            else items[0]  # "fields like Computer Science": the member is the tail
+        items[-1] = items[-1][:stops[-1].index(True)] if any(stops[-1]) else items[-1]
+        for member in map(" ".join, items):  # "manufacturing are among": the member is the head
+            if _content(member) and coverage(member, passage)[0] == 0:
+                return f"list item '{member}' not in cited passage"
     return None
 
 
@@ -442,18 +501,19 @@ class GroundingJudge:
             return SentenceVerdict(text=text, citations=cites, supported=ok, score=shown,
                                    reason=reason)
 
-        if reason := check_numbers(claim, joined) or check_entities(claim, joined):
+        if reason := (check_numbers(claim, joined) or check_entities(claim, joined)
+                      or check_list_items(claim, joined)):
             return verdict(False, reason)
-        lead_in = claim.endswith(":")  # completed by the list after it: no coverage or score bar
         for clause in clauses(claim) or [claim]:
             ccos, best = self._best(clause if clause in self._vectors else claim, sents)
             ccov, missing = coverage(clause, joined)
-            if (not lead_in and len(missing) >= 2 and ccov < self.clause_coverage
-                    and ccos < self.clause_cosine):
+            if len(missing) >= 2 and ccov < self.clause_coverage and ccos < self.clause_cosine:
                 return verdict(False, f"unsupported clause: '{clause}'")
-            if reason := check_negation(clause, joined) or check_reversal(clause, best):
+            if reason := check_negation(clause, joined) or check_reversal(clause, best, joined):
                 return verdict(False, reason)
-        if lead_in or score >= self.threshold:
+            if reason := check_swapped_name(clause, joined):
+                return verdict(False, reason)
+        if score >= self.threshold:
             return verdict(True, "supported")
         return verdict(False, f"weak support ({score:.2f})")
 

@@ -209,9 +209,13 @@ def _choose_units(
     if not cands:
         return []
     query = retrieval.query
-    q_full, q_focus = embed([query, view.without_common_words(query)])
+    texts = [query, view.without_common_words(query)]
+    if retrieval.question and retrieval.question != query:
+        texts.append(retrieval.question)  # a follow-up's own words weigh as much as the context
+    q_vectors = embed(texts)
+    q_full = q_vectors[0] if len(texts) == 2 else (q_vectors[0] + q_vectors[2]) / 2
     q_tokens = view.lexical.tokenize([query])[0]
-    cos = vectors @ q_full + 0.5 * (vectors @ q_focus)
+    cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
     for cand, sim in zip(cands, cos, strict=True):
         rank = (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
         cand.score = (
