@@ -74,6 +74,14 @@ class Citation(BaseModel):
         description="Offsets (relative to `text`) of the sentences the answer used.",
     )
 
+    @classmethod
+    def from_chunk(
+        cls, n: int, chunk: Chunk, used: list[tuple[int, int]] | None = None
+    ) -> Citation:
+        """Citation number `n` for a retrieved chunk (`used`: offsets inside its text)."""
+        fields = chunk.model_dump(include={"doc_id", "title", "section", "source", "start", "end"})
+        return cls(n=n, text=chunk.text, page=chunk.page, used=used or [], **fields)
+
 
 class RemovedSentence(BaseModel):
     text: str

@@ -235,22 +235,8 @@ def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator
     citations = []
     for n, members in enumerate(groups.values(), start=1):
         chunk = members[0].chunk
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=chunk.doc_id,
-                title=chunk.title,
-                section=chunk.section,
-                source=chunk.source,
-                start=chunk.start,
-                end=chunk.end,
-                text=chunk.text,
-                page=chunk.page,
-                used=sorted(
-                    (m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members
-                ),
-            )
-        )
+        used = sorted((m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members)
+        citations.append(Citation.from_chunk(n, chunk, used))
     yield Answer(question=question, citations=citations, generator=generator)
     parts: list[str] = []
     for n, members in enumerate(groups.values(), start=1):

@@ -205,7 +205,7 @@ class LLMGenerator:
             for n in valid:
                 if n not in numbers:
                     numbers[n] = len(numbers) + 1
-                    new.append(_citation(numbers[n], hits[n - 1]))
+                    new.append(Citation.from_chunk(numbers[n], hits[n - 1].chunk))
             text = _MARKER.sub(lambda m: f" [{numbers.get(int(m.group(1)), 0)}]", text).strip()
             yield Answer(answer=("" if shown == 0 else " ") + text, citations=new)
             shown += 1
@@ -228,18 +228,3 @@ class LLMGenerator:
         if not judgement.sentences:
             return (False, "empty sentence")
         return (False, bad[0].reason) if bad else (True, "supported")
-
-
-def _citation(n: int, hit: Hit) -> Citation:
-    c = hit.chunk
-    return Citation(
-        n=n,
-        doc_id=c.doc_id,
-        title=c.title,
-        section=c.section,
-        source=c.source,
-        start=c.start,
-        end=c.end,
-        text=c.text,
-        page=c.page,
-    )
