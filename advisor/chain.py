@@ -61,10 +61,18 @@ def clean_question(question: object, limit: int) -> str:
     return " ".join(text.split())
 
 
-def history_turns(history: History | None) -> list[tuple[str, str]]:
-    """(role, text) pairs from tuples, {"role", "content"} dicts or LangChain messages."""
+MAX_TURNS = 20  # earlier turns than these do not change an answer
+
+
+def history_turns(history: History | None, limit: int | None = None) -> list[tuple[str, str]]:
+    """(role, text) pairs from tuples, {"role", "content"} dicts or LangChain messages; the
+    last `MAX_TURNS`, each cut to `limit` characters (a huge pasted turn must not stall search)."""
+    if history is not None and not isinstance(history, (list, tuple)):
+        raise InvalidQuestionError(
+            f"chat_history must be a list of turns, not {type(history).__name__}."
+        )
     turns: list[tuple[str, str]] = []
-    for item in history or []:
+    for item in list(history or [])[-MAX_TURNS:]:
         if isinstance(item, dict):
             role, content = item.get("role", ""), item.get("content", "")
         elif isinstance(item, (tuple, list)) and len(item) == 2:
@@ -73,7 +81,7 @@ def history_turns(history: History | None) -> list[tuple[str, str]]:
             role, content = getattr(item, "type", ""), getattr(item, "content", "")
         role = {"human": "user", "ai": "assistant"}.get(str(role), str(role))
         if isinstance(content, str) and content.strip():
-            turns.append((role, content))
+            turns.append((role, content[:limit] if limit else content))
     return turns
 
 
@@ -171,8 +179,9 @@ class Advisor(Runnable[dict, Answer]):
                 "Expected {'question': str, 'chat_history': [...]}, "
                 f"got {type(payload).__name__}."
             )
-        question = clean_question(payload.get("question"), self.settings.max_question_chars)
-        return question, payload.get("chat_history") or []
+        limit = self.settings.max_question_chars
+        question = clean_question(payload.get("question"), limit)
+        return question, history_turns(payload.get("chat_history"), limit)
 
     def _answer_stream(self, payload: Any) -> Iterator[Answer]:
         question, history = self._parse(payload)

@@ -146,6 +146,14 @@ def test_bad_questions_get_a_clear_error(advisor: Advisor, question, message: st
         advisor.invoke({"question": question})
 
 
+def test_history_is_checked_and_bounded(advisor: Advisor) -> None:
+    with pytest.raises(InvalidQuestionError, match="chat_history must be a list"):
+        advisor.invoke({"question": "What about the salary?", "chat_history": 5})
+    huge = [("user", "How do I become an AI project manager? " * 20_000), ("assistant", "ok")]
+    answer = advisor.ask("What about the salary?", huge)  # searched with a bounded context
+    assert answer.answer
+
+
 def test_control_characters_and_broken_unicode_are_cleaned(advisor: Advisor) -> None:
     answer = advisor.ask("What salary\x00 can an AI project manager \ud800expect?\x07")
     assert "$120,000" in answer.answer
