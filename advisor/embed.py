@@ -77,6 +77,7 @@ class Embedder:
         """Normalized vectors for `texts`, batched."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        _use_threads(len(texts))
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -88,6 +89,23 @@ class Embedder:
 
     def embed_query(self, text: str) -> list[float]:
         return list(self.langchain.embed_query(text))
+
+
+_DEFAULT_THREADS: int | None = None
+SMALL_BATCH = 8  # a query's few short texts: one thread is faster than two that contend
+
+
+def _use_threads(n_texts: int) -> None:
+    """One torch thread for a query's few texts (several requests run side by side and other
+    processes share the cores), the default for index batches."""
+    import torch
+
+    global _DEFAULT_THREADS
+    if _DEFAULT_THREADS is None:
+        _DEFAULT_THREADS = torch.get_num_threads()
+    wanted = 1 if n_texts <= SMALL_BATCH else _DEFAULT_THREADS
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
 
 
 def make_embeddings(settings: Settings) -> Embedder:

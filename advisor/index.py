@@ -81,19 +81,26 @@ def _copy_documents(old: Generation, new: Generation, sources: list[str], batch:
         group = sources[i : i + 200]
         for name in ("chunks", "units"):
             src, dst = getattr(old, name), getattr(new, name)
-            got = src.get(
-                where={"source": {"$in": group}}, include=["embeddings", "documents", "metadatas"]
-            )
-            ids = got["ids"]
-            for part in _batches(len(ids), batch):
-                dst.add(
-                    ids=ids[part],
-                    embeddings=np.asarray(got["embeddings"][part]),
-                    documents=got["documents"][part],
-                    metadatas=got["metadatas"][part],
+            offset = 0
+            while True:  # in pages: SQLite caps the variables of one query
+                got = src.get(
+                    where={"source": {"$in": group}},
+                    include=["embeddings", "documents", "metadatas"],
+                    limit=batch,
+                    offset=offset,
                 )
-            if name == "chunks":
-                copied += len(ids)
+                if got["ids"]:
+                    dst.add(
+                        ids=got["ids"],
+                        embeddings=np.asarray(got["embeddings"]),
+                        documents=got["documents"],
+                        metadatas=got["metadatas"],
+                    )
+                if name == "chunks":
+                    copied += len(got["ids"])
+                if len(got["ids"]) < batch:
+                    break
+                offset += batch
     return copied
 
 

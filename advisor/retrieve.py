@@ -12,6 +12,7 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_chroma import Chroma
@@ -106,11 +107,7 @@ class GenerationView:
     """The in-memory side of one generation: chunk table by id, lexical index."""
 
     def __init__(self, gen: Generation, client: Any, embeddings: Any) -> None:
-        got = gen.chunks.get(include=["documents", "metadatas"])
-        self.chunks = [
-            _chunk_from(i, d, m)
-            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+        self.chunks = list(_read_chunks(gen.chunks))
         self.position = {c.id: n for n, c in enumerate(self.chunks)}
         self.lexical = LexicalIndex(self.chunks)
         self.common_words = self.lexical.common()
@@ -128,6 +125,20 @@ class GenerationView:
         common = self.common_words
         kept = [w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common]
         return " ".join(kept) if any(ch.isalnum() for ch in " ".join(kept)) else query
+
+
+PAGE = 5000  # SQLite caps the variables of one query (~32k): read big tables in pages
+
+
+def _read_chunks(collection: Any) -> Iterator[Chunk]:
+    offset = 0
+    while True:
+        got = collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+        for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            yield _chunk_from(i, d, m)
+        if len(got["ids"]) < PAGE:
+            return
+        offset += PAGE
 
 
 def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
