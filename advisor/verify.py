@@ -64,8 +64,7 @@ _ANTONYMS = [  # stems; common words, so only against the best-matching passage 
     ("foundat", "advanc"), ("entri", "advanc"), ("beginn", "advanc"), ("beginn", "expert"),
     ("short", "long"), ("shorter", "longer"), ("shorter", "long"), ("largest", "smallest"),
     ("larger", "smaller"), ("biggest", "smallest"), ("add", "remov"), ("earlier", "later"),
-    ("first", "last"), ("increas", "reduc"),
-    *_STRONG_ANTONYMS]
+    ("increas", "reduc"), *_STRONG_ANTONYMS]
 _ITEM = r"(?!which |who |that )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
 _ENUMERATION = re.compile(rf"{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
 _SYNONYMS = [  # paraphrases that count as the same content word
@@ -213,13 +212,13 @@ def _unit_at(toks: list[Token], j: int) -> tuple[str | None, float, str, str | N
 
 
 def quantities(text: str, strict: bool = True) -> list[Quantity]:
-    """Numbers with their units. `strict` (claims) skips "one" without a unit and capitalised
-    number words inside names ("Six Sigma"); passages keep everything, to be lenient."""
+    """Numbers with their units; number words inside names ("Six Sigma") are not numbers.
+    `strict` (claims) also skips "one" without a unit; passages keep it, to be lenient."""
     toks, out = _tokens(text), []
     for i, t in enumerate(toks):
         if t.kind == "word" and t.text.lower() in _NUMBER_WORDS:
-            if strict and i > 0 and t.text[0].isupper():
-                continue
+            if i > 0 and t.text[0].isupper() and toks[i - 1].text not in ".!?:-•*":
+                continue  # part of a name: "Lean Six Sigma"
             t = Token("num", t.text, _NUMBER_WORDS[t.text.lower()])
         elif t.kind != "num":
             continue
@@ -307,14 +306,15 @@ def _name_in(name: str, initials: str, text: str) -> bool:
     lower = {w.lower() for w in words}
     base = name[:-1] if name.endswith("s") and name[:-1].isupper() else name  # "PDUs"
     return bool({name.lower(), base.lower()} & lower or _stem(name) in {_stem(w) for w in words}
-                or (base.isupper() and _initials_in(base, words)) or len(initials) > 1
-                and initials in lower or any(a in text.lower() for a in _ALIASES.get(name.lower(), ())))
+                or (base.isupper() and _initials_in(base, words))
+                or (len(initials) > 1 and initials in lower)
+                or any(a in text.lower() for a in _ALIASES.get(name.lower(), ())))
 
 
 def check_entities(claim: str, passage: str) -> str | None:
     """A named tool, certification or body the passage never mentions is an invented fact,
     however similar the sentence. Acronyms and their expansions count as the same name."""
-    missing = [(start, w) for start, w, initials in _names(claim) if not _name_in(w, initials, passage)]
+    missing = [(start, w) for start, w, i in _names(claim) if not _name_in(w, i, passage)]
     if not missing:
         return None
     return f"'{next((w for start, w in missing if not start), missing[0][1])}' not in cited passage"
@@ -324,8 +324,9 @@ def check_swapped_name(clause: str, passage: str) -> str | None:
     """"MAP is the cross-cutting function" where the source says "GOVERN is ...": every name is
     somewhere in the passage, but the passage piece the claim piece comes from (the one piece
     sharing most words, at least two) has another name of the same kind in its place."""
-    pieces = [p for s in passage_sentences(passage) for p in _PIECES.split(s)]
-    for mine in _PIECES.split(clause):
+    split = re.compile(_PIECES.pattern + r"|\s(?:and|or)\s")  # list members apart too
+    pieces = [p for s in passage_sentences(passage) for p in split.split(s)]
+    for mine in split.split(clause):
         words = set(_content(mine))
         shared = sorted(((len(words & set(_content(p))), p) for p in pieces), reverse=True)
         if not shared or shared[0][0] < 2 or (len(shared) > 1 and shared[1][0] == shared[0][0]):
@@ -333,8 +334,8 @@ def check_swapped_name(clause: str, passage: str) -> str | None:
         source = shared[0][1]
         absent = [w for _, w, i in _names(mine) if not _name_in(w, i, source)]
         instead = [w for _, w, i in _names(source) if not _name_in(w, i, clause)]
-        if swap := next(((a, b) for a in absent for b in instead if a.isupper() == b.isupper()), None):
-            return f"'{swap[0]}' where cited passage says '{swap[1]}'"
+        for a, b in ((a, b) for a in absent for b in instead if a.isupper() == b.isupper()):
+            return f"'{a}' where cited passage says '{b}'"
     return None
 
 
@@ -410,11 +411,12 @@ def check_list_items(claim: str, passage: str) -> str | None:
     retail") leaves coverage and cosine high, yet each member is a fact of its own."""
     for m in _ENUMERATION.finditer(claim):
         items = [i.split() for i in re.split(r",\s*(?:and |or )?|\s(?:and|or)\s", m.group())]
-        stops = [[w.lower() in _STOP for w in item] for item in items]
-        items[0] = items[0][len(stops[0]) - stops[0][::-1].index(True):] if any(stops[0]) \
-            else items[0]  # "fields like Computer Science": the member is the tail
-        items[-1] = items[-1][:stops[-1].index(True)] if any(stops[-1]) else items[-1]
-        for member in map(" ".join, items):  # "manufacturing are among": the member is the head
+        first, last = items[0], items[-1]
+        cut = max((k + 1 for k, w in enumerate(first) if w.lower() in _STOP), default=0)
+        items[0] = first[cut:]  # "fields like Computer Science": the member is the tail
+        end = next((k for k, w in enumerate(last) if w.lower() in _STOP), len(last))
+        items[-1] = last[:end]  # "manufacturing are among the top": the member is the head
+        for member in map(" ".join, items):
             if _content(member) and coverage(member, passage)[0] == 0:
                 return f"list item '{member}' not in cited passage"
     return None

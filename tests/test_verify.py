@@ -56,6 +56,17 @@ DS = (
     "growth of 34% (about 82,500 jobs) over 2024-34, which places data scientists among the "
     "fastest-growing occupations, and about 23,400 openings a year."
 )
+NIST = (
+    "The NIST AI Risk Management Framework (AI RMF) is voluntary, so organisations choose whether "
+    "to adopt it. GOVERN is the cross-cutting function of the NIST AI RMF, which means GOVERN "
+    "applies across the other three functions rather than being one step in a sequence. The "
+    "other three functions are MAP, MEASURE and MANAGE."
+)
+PMP = (
+    "The PMP certification asks for years of experience leading projects, so a career changer "
+    "usually earns PMP after building a project track record rather than at the very start."
+)
+INDUSTRIES = "Tech, healthcare, finance, and retail are among the top industries hiring AI PMs."
 BLS = (
     'The US Bureau of Labor Statistics (BLS) has no occupation called "AI project manager". BLS '
     'places IT project managers under occupation code 15-1299, "computer occupations, all other".'
@@ -115,30 +126,40 @@ def test_empty_answer_is_not_grounded(judge: GroundingJudge) -> None:
     ("answer", "contexts"),
     [
         ("Incomplete or biased datasets can derail projects [1].", [DATA]),
-        ("AI project managers earn between $120,000 and $150,000 a year on average in 2025 [1].", [SALARY]),
+        ("AI project managers earn between $120,000 and $150,000 a year on average in 2025 [1].",
+         [SALARY]),
         ("Popular certifications include the Project Management Professional credential, the "
          "Certified ScrumMaster and Lean Six Sigma [1].", [CERTS]),
         ("Popular certifications include PMP, CSM and Lean Six Sigma [1].", [CERTS]),
         ("Datasets that are biased or incomplete can derail an AI project [1].", [DATA]),
         ("You should get familiar with PyTorch, TensorFlow and Azure ML, and online courses or "
          "bootcamps can build hands-on AI skills [1].", [TOOLS]),
-        ("The Daily Scrum takes 15 minutes, and the Sprint Review at most four hours [1].", [SCRUM]),
+        ("The Daily Scrum takes 15 minutes, and the Sprint Review at most four hours [1].",
+         [SCRUM]),
         ("Sprint Planning for a one-month Sprint lasts no more than 480 minutes [1].", [SCRUM]),
         ("A Scrum team usually has no more than 10 people [1].", [TEAM]),
         ("Data scientist jobs are projected to grow 34% over 2024-2034 [1].", [DS]),
         ("Data scientists earned a median of $112,590 in May 2024 [1].", [DS]),
         ("The BLS does not have an occupation called AI project manager [1].", [BLS]),
+        ("Career changers usually earn the PMP after building a track record, not right at the "
+         "start [1].", [PMP]),
+        ("Organisations may choose whether to adopt the NIST AI RMF [1].", [NIST]),
     ],
 )
-def test_faithful_sentences_are_supported(judge: GroundingJudge, answer: str, contexts: list[str]) -> None:
+def test_faithful_sentences_are_supported(
+    judge: GroundingJudge, answer: str, contexts: list[str]
+) -> None:
     result = judge.judge(answer, contexts)
     assert result.grounded, [(s.text, s.reason, s.score) for s in result.sentences]
     assert all(s.reason == "supported" and 0.5 <= s.score <= 1 for s in result.sentences)
 
 
 def test_lead_in_and_decline_need_no_citation(judge: GroundingJudge) -> None:
-    answer = "Popular options include:\n- PMP (Project Management Professional) [1]\n- Lean Six Sigma [1]"
+    answer = "Popular options include:\n- PMP (Project Management Professional) [1]\n- CSM [1]"
     assert judge.judge(answer, [CERTS]).grounded
+    cited = "Popular options include: [1]\n- PMP (Project Management Professional) [1]"
+    assert judge.judge(cited, [CERTS]).grounded
+    assert not judge.judge("CRISP-DM has seven phases:\n- Modeling [1]", [CERTS]).grounded
     decline = "I'm sorry, I can't answer that from the documents I have, and I'd rather not guess."
     assert judge.judge(decline, [SALARY]).sentences[0].supported
 
@@ -149,13 +170,19 @@ def test_lead_in_and_decline_need_no_citation(judge: GroundingJudge) -> None:
 @pytest.mark.parametrize(
     ("answer", "contexts", "reason"),
     [
-        ("AI project managers earn $130,000–$150,000 annually in 2025 [1].", [SALARY], "number 130,000"),
+        ("AI project managers earn $130,000–$150,000 annually in 2025 [1].", [SALARY],
+         "number 130,000"),
         ("Data scientist jobs are projected to grow 43% over 2024-34 [1].", [DS], "number 43%"),
-        ("CRISP-DM has five phases [1].", ["CRISP-DM, published in 1999, has six phases."], "number five"),
-        ("AI project managers average $120,000–$150,000 per month in 2025 [1].", [SALARY], "period differs"),
+        ("CRISP-DM has five phases [1].", ["CRISP-DM, published in 1999, has six phases."],
+         "number five"),
+        ("DMAIC has six steps [1].", ["Lean Six Sigma projects follow the five DMAIC steps."],
+         "number six"),
+        ("AI project managers average $120,000–$150,000 per month in 2025 [1].", [SALARY],
+         "period differs"),
         ("Data scientists earn a median of $112,590 per month [1].", [DS], "period differs"),
         ("The Daily Scrum lasts 15 hours [1].", [SCRUM], "unit differs"),
-        ("Familiarize yourself with tools like Kubernetes, PyTorch, and Azure ML [1].", [TOOLS], "'Kubernetes'"),
+        ("Familiarize yourself with tools like Kubernetes, PyTorch, and Azure ML [1].", [TOOLS],
+         "'Kubernetes'"),
         ("Popular options include PMP, CISSP and Lean Six Sigma [1].", [CERTS], "'CISSP'"),
         ("Incomplete or biased datasets never affect AI projects [1].", [DATA], "negation"),
         ("The BLS has an occupation called AI project manager [1].", [BLS], "negation"),
@@ -166,7 +193,17 @@ def test_lead_in_and_decline_need_no_citation(judge: GroundingJudge) -> None:
          "open source [1].", [TOOLS], "unsupported clause"),
         ("Data scientists had a median pay of $112,590 in May 2024, and most of them work "
          "remotely from home [1].", [DS], "unsupported clause"),
-        ("Soft skills such as negotiation and conflict resolution matter most [1].", [SALARY], ""),
+        ("Soft skills such as negotiation and conflict resolution matter most [1].", [SALARY],
+         ""),
+        ("Tech, healthcare, finance, and manufacturing are among the top industries [1].",
+         [INDUSTRIES], "list item 'manufacturing'"),
+        ("MAP is the cross-cutting function of the NIST AI RMF [1].", [NIST],
+         "'MAP' where cited passage says 'GOVERN'"),
+        ("Organisations are required to adopt the NIST AI RMF [1].", [NIST], "reversed"),
+        ("Career changers should take the PMP exam at the very start [1].", [PMP], "negation"),
+        ("Google Cloud certifications are valid for 2 years, replacing older exam credits [1].",
+         ["Google Cloud professional certifications are valid for 2 years."],
+         "unsupported clause"),
     ],
 )
 def test_unsupported_sentences_are_flagged(
@@ -246,6 +283,9 @@ def test_llm_judge_falls_back_on_unusable_output(judge: GroundingJudge) -> None:
 
 
 def test_parse_llm_verdicts_is_lenient() -> None:
-    got = parse_llm_verdicts('{"sentences": [{"supported": true}, {"grounded": "false", "reason": "x"}]}', [1, 3])
-    assert got == {1: {"supported": True, "reason": "supported"}, 3: {"supported": False, "reason": "x"}}
+    reply = 'See [1]. {"sentences": [{"supported": true}, {"grounded": "false", "reason": "x"}]}'
+    assert parse_llm_verdicts(reply, [1, 3]) == {
+        1: {"supported": True, "reason": "supported"},
+        3: {"supported": False, "reason": "x"},
+    }
     assert parse_llm_verdicts("no json here", [1]) == {}
