@@ -19,6 +19,8 @@ apply_offline_env()
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 EXTERNAL_DOCS = ROOT.parent / "shared" / "external-docs"
+# the fields of a citation in `advisor ask --json`, the UI API, results.json and feedback
+CITATION_FIELDS = {"n", "doc_id", "title", "section", "source", "start", "end", "text", "page"}
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from advisor import Advisor, Answer, InvalidQuestionError
 
-from .conftest import CORPUS
+from .conftest import CITATION_FIELDS, CORPUS
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -168,14 +168,4 @@ def test_retriever_is_a_langchain_retriever(advisor: Advisor) -> None:
 def test_json_shape(advisor: Advisor) -> None:
     data = advisor.ask("What does DMAIC stand for?").to_json_dict()
     assert set(data) == {"question", "answer", "declined", "citations"}
-    assert set(data["citations"][0]) == {
-        "n",
-        "doc_id",
-        "title",
-        "section",
-        "source",
-        "start",
-        "end",
-        "text",
-        "page",
-    }
+    assert set(data["citations"][0]) == CITATION_FIELDS

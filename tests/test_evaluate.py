@@ -29,6 +29,8 @@ from advisor.evaluation.retrieval import ranked_documents, reciprocal_rank, scor
 from advisor.evaluation.runner import CaseMetrics, CaseResult
 from advisor.evaluation.stats import mean, percentile, ratio
 
+from .conftest import CITATION_FIELDS
+
 ROOT = Path(__file__).resolve().parent.parent
 CAREER = ROOT / "evals" / "datasets" / "career.jsonl"
 JUDGE_CASES = ROOT / "evals" / "datasets" / "judge_cases.jsonl"
@@ -383,17 +385,7 @@ def test_eval_results_can_be_recomputed_from_their_cases(small_run) -> None:
     for case in cases:
         assert {"expected_facts", "answerable", "expected_sources", "retrieved"} <= case.keys()
         for c in case["citations"]:  # the fields of `advisor ask --json`
-            assert set(c) == {
-                "n",
-                "doc_id",
-                "title",
-                "section",
-                "source",
-                "start",
-                "end",
-                "text",
-                "page",
-            }
+            assert set(c) == CITATION_FIELDS
         for s in case["sentences"]:
             assert {"text", "citations", "supported", "score"} <= s.keys()
     for name, value in _recomputed(cases).items():

@@ -17,6 +17,8 @@ from advisor.errors import ConfigError
 from advisor.feedback import export_eval_cases, read_feedback
 from advisor.ui import APOLOGY, CSS, create_app, parse_auth, render_answer, user_markdown
 
+from .conftest import CITATION_FIELDS
+
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -243,17 +245,7 @@ def test_thumbs_down_with_comment_becomes_an_eval_case(
     assert record["vote"] == "down" and record["question"] == CERTS
     assert record["answer"] == turns["1"]["answer"] and record["generator"] == "extractive"
     assert record["citations"] == turns["1"]["citations"]
-    assert set(record["citations"][0]) == {
-        "n",
-        "doc_id",
-        "title",
-        "section",
-        "source",
-        "start",
-        "end",
-        "text",
-        "page",
-    }
+    assert set(record["citations"][0]) == CITATION_FIELDS
     assert app.send_comment(record, "It should mention PRINCE2.")[0] == ""
 
     path = ui_advisor.settings.feedback_path
