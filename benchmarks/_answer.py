@@ -13,11 +13,7 @@ import time
 
 started = time.perf_counter()
 
-from _common import (  # noqa: E402  (sets the offline environment first)
-    install_paged_get,
-    is_too_many_variables,
-    questions,
-)
+from _common import questions  # noqa: E402  (sets the offline environment first)
 
 
 def main() -> int:
@@ -32,17 +28,9 @@ def main() -> int:
     extra = {"corpus_dir": args.corpus_dir} if args.corpus_dir else {}
     settings = Settings(index_dir=args.index_dir, **extra)
     advisor = Advisor(settings)  # answers only; never re-indexes
-    answers, first, shipped_error = 0, None, None
+    answers, first = 0, None
     for q in questions(args.questions):
-        try:
-            answer = advisor.invoke({"question": q})
-        except Exception as exc:  # see install_paged_get: the shipped code fails past ~32k chunks
-            if not is_too_many_variables(exc) or shipped_error:
-                raise
-            shipped_error = f"{type(exc).__name__}: {exc}"
-            install_paged_get()
-            advisor = Advisor(settings)
-            answer = advisor.invoke({"question": q})
+        answer = advisor.invoke({"question": q})
         answers += bool(answer.answer)
         if first is None:
             first = time.perf_counter() - started
@@ -54,7 +42,6 @@ def main() -> int:
                 "chunks": chunks,
                 "first_answer_s": first,
                 "total_s": time.perf_counter() - started,
-                "shipped_error": shipped_error,
             }
         )
     )

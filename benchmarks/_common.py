@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from advisor.config import OFFLINE_ENV
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "benchmarks"
 EXTERNAL_DOCS = REPO.parent / "shared" / "external-docs"
@@ -31,16 +33,8 @@ DATASET = REPO / "evals" / "datasets" / "career.jsonl"
 PYTHON = sys.executable
 ADVISOR_CLI = str(Path(sys.executable).with_name("advisor"))
 
-# offline and quiet, for this process and every child it starts
-BENCH_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-}
+# offline and quiet, for this process and every child it starts (the advisor's own list)
+BENCH_ENV = dict(OFFLINE_ENV)
 os.environ.update(BENCH_ENV)
 os.environ.pop("ADVISOR_CHROMA_URL", None)  # always the embedded store
 os.environ.pop("ADVISOR_LLM", None)  # always the default (extractive) generator
@@ -247,59 +241,3 @@ def line(text: str) -> None:
 def emit(name: str, result: dict[str, Any]) -> None:
     """The machine-readable summary `run_all.py` reads (one line, last thing printed)."""
     print(RESULT_PREFIX + json.dumps({"benchmark": name, **result}, default=float), flush=True)
-
-
-# --- a work-around for a failure at large sizes ---------------------------------------------
-TOO_MANY_VARIABLES = "too many SQL variables"
-
-
-def is_too_many_variables(exc: BaseException) -> bool:
-    return TOO_MANY_VARIABLES in str(exc)
-
-
-def install_paged_get(page: int = 5000) -> None:
-    """Make an unbounded `Collection.get()` (no ids, no filter, no limit) read in pages.
-
-    The advisor reads a whole generation's chunk table with one `chunks.get()`; past ~32k chunks
-    Chroma's SQLite query then exceeds its variable limit ("too many SQL variables") and the
-    advisor cannot answer at all. The benchmarks measure the shipped code first; only when it
-    fails that way do they install this (the fix suggested in RESULTS.md: page the read with
-    limit/offset) and measure again, and they say so.
-    """
-    from chromadb.api.models.Collection import Collection
-
-    if getattr(Collection.get, "_paged", False):
-        return
-    original = Collection.get
-
-    def get(
-        self: Any,
-        ids: Any = None,
-        where: Any = None,
-        limit: Any = None,
-        offset: Any = None,
-        where_document: Any = None,
-        include: Any = None,
-    ) -> Any:
-        include = include if include is not None else ["metadatas", "documents"]
-        if ids is not None or where is not None or where_document is not None or limit is not None:
-            return original(self, ids, where, limit, offset, where_document, include)
-        import numpy as np
-
-        pages = [
-            original(self, None, None, page, start, None, include)
-            for start in range(offset or 0, self.count(), page)
-        ] or [original(self, None, None, None, offset, None, include)]
-        merged: dict[str, Any] = dict(pages[0])
-        for key, value in pages[0].items():
-            if key == "included" or value is None:
-                continue
-            parts = [p[key] for p in pages]
-            if isinstance(value, np.ndarray):
-                merged[key] = np.concatenate(parts)
-            elif isinstance(value, list):
-                merged[key] = [x for part in parts for x in part]
-        return merged
-
-    get._paged = True  # type: ignore[attr-defined]
-    Collection.get = get  # type: ignore[method-assign]

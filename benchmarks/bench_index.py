@@ -6,7 +6,7 @@ copied to a temp folder), every round measures, with the model already loaded an
 
 - ours: `build_index` into an empty index folder (load -> split -> embed chunks and units -> store);
 - floor (chunks): `SentenceTransformer.encode` of the same chunk embed-texts, same model, same
-  batch size, nothing else;
+  batch size, nothing else, run just before and just after the build and averaged;
 - floor (chunks + units): the same plus the unit texts the build also embeds for the extractive
   answer (the embedding work our build actually does);
 - LangChain baseline: `RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)` +
@@ -71,8 +71,21 @@ def chunk_and_unit_texts(settings: Any, embedder: Any) -> tuple[list[Any], list[
     return chunks, [c.embed_text for c in chunks], units
 
 
+# torch's intra-op threads at start-up. The advisor's Embedder switches to one thread for a
+# query's few texts and back to this for index batches; the floors and the baseline call the
+# model directly, so they set it themselves (the setting is process-wide).
+BUILD_THREADS: int = 0
+
+
+def use_build_threads() -> None:
+    import torch
+
+    torch.set_num_threads(BUILD_THREADS)
+
+
 def raw_encode(embedder: Any, texts: list[str]) -> tuple[float, float, np.ndarray]:
     """Wall and CPU seconds of encoding `texts`, and the vectors."""
+    use_build_threads()
     started, cpu = time.perf_counter(), time.process_time()
     vectors = embedder.model.encode(
         texts,
@@ -103,6 +116,7 @@ def langchain_baseline(settings: Any, hf: Any, folder: Path) -> tuple[float, int
 
     from advisor.load import load_corpus
 
+    use_build_threads()
     started = time.perf_counter()
     docs, _ = load_corpus(settings.corpus_dir, settings.exclude, settings.max_file_mb)
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
@@ -140,6 +154,9 @@ def one_corpus(
                 shutil.rmtree(keep_index, ignore_errors=True)
             settings = settings_for(index_dir)
             store = open_store(settings)
+            # the floors bracket the build (before and after, averaged), so a change in the
+            # machine's load during the round weighs on both sides alike
+            before = [raw_encode(embedder, chunk_texts), raw_encode(embedder, unit_texts)]
             started, cpu = time.perf_counter(), time.process_time()
             report = build_index(settings, embedder, store)
             build, build_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -152,8 +169,12 @@ def one_corpus(
                 reindex.append(time.perf_counter() - started)
                 assert not again.wrote
 
-            floor_chunks, floor_chunks_cpu, chunk_vecs = raw_encode(embedder, chunk_texts)
-            floor_units, floor_units_cpu, unit_vecs = raw_encode(embedder, unit_texts)
+            after = [raw_encode(embedder, chunk_texts), raw_encode(embedder, unit_texts)]
+            floor_chunks = (before[0][0] + after[0][0]) / 2
+            floor_units = (before[1][0] + after[1][0]) / 2
+            floor_chunks_cpu = (before[0][1] + after[0][1]) / 2
+            floor_units_cpu = (before[1][1] + after[1][1]) / 2
+            chunk_vecs, unit_vecs = after[0][2], after[1][2]
 
             # the build's other stages alone: load + split, and the Chroma writes
             started = time.perf_counter()
@@ -179,6 +200,8 @@ def one_corpus(
             "reindex_s": median(reindex),
             "floor_chunks_s": floor_chunks,
             "floor_all_s": floor_chunks + floor_units,
+            "floor_all_before_s": before[0][0] + before[1][0],
+            "floor_all_after_s": after[0][0] + after[1][0],
             "build_cpu_s": build_cpu,
             "floor_chunks_cpu_s": floor_chunks_cpu,
             "floor_all_cpu_s": floor_chunks_cpu + floor_units_cpu,
@@ -190,7 +213,9 @@ def one_corpus(
         rows.append(row)
         line(
             f"round {r + 1}/{rounds}: build {fmt_s(build)}, floor chunks {fmt_s(floor_chunks)}, "
-            f"floor chunks+units {fmt_s(row['floor_all_s'])}, baseline {fmt_s(baseline)} "
+            f"floor chunks+units {fmt_s(row['floor_all_s'])} (before "
+            f"{fmt_s(row['floor_all_before_s'])}, after {fmt_s(row['floor_all_after_s'])}), "
+            f"baseline {fmt_s(baseline)} "
             f"({baseline_chunks} chunks), re-index {row['reindex_s'] * 1000:.1f} ms, "
             f"load+split {fmt_s(load_split)}, writes {fmt_s(writes)}"
         )
@@ -274,13 +299,17 @@ def main() -> int:
     parser.add_argument("--rounds-large", type=int, default=1)
     args = parser.parse_args()
 
+    import torch
     from langchain_huggingface import HuggingFaceEmbeddings
 
     from advisor import Settings
     from advisor.embed import make_embeddings
 
+    global BUILD_THREADS
+    BUILD_THREADS = torch.get_num_threads()
     embedder = make_embeddings(Settings())
     embedder.embed(["warm up"])  # model loaded and warm before any timing
+    line(f"torch intra-op threads for index batches: {BUILD_THREADS}")
     hf = HuggingFaceEmbeddings(model_name=str(embedder.path))
     hf.embed_documents(["warm up"])
 

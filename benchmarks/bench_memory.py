@@ -126,22 +126,21 @@ def main() -> int:
             )
 
         settings, _ = synthetic_index(work, SIZE)
-        big = answering_process(settings.index_dir, settings.corpus_dir, args.questions)
-        res["answer_100k"] = big
-        if big.get("shipped_error"):
+        try:
+            big = answering_process(settings.index_dir, settings.corpus_dir, args.questions)
+        except Exception as exc:  # report it; the other figures stand
+            res["answer_100k"] = {"error": f"{type(exc).__name__}: {str(exc)[-300:]}"}
+            line(f"FAILED answering from the {SIZE:,}-chunk index: {res['answer_100k']['error']}")
+        else:
+            res["answer_100k"] = big
             line(
-                f"THE SHIPPED CODE FAILS on the 100k index ({big['shipped_error']}); measured with "
-                "the chunk-table read paged (benchmarks/_common.py: install_paged_get)"
+                f"answering {args.questions} questions from the {big['chunks']:,}-chunk index: "
+                f"{big['peak_rss_mib']:.0f} MiB = "
+                f"{ratio(big['peak_rss_mib'], small['peak_rss_mib']):.2f}x the same process on "
+                f"the shipped corpus, {ratio(big['peak_rss_mib'], torch['rss_mib']):.2f}x "
+                f"`import torch`; first answer {fmt_s(big['first_answer_s'])} after start "
+                f"(shipped corpus: {fmt_s(small['first_answer_s'])})"
             )
-        line(
-            f"answering {args.questions} questions from the {big['chunks']:,}-chunk index: "
-            f"{big['peak_rss_mib']:.0f} MiB = "
-            f"{ratio(big['peak_rss_mib'], small['peak_rss_mib']):.2f}x "
-            f"the same process on the shipped corpus, "
-            f"{ratio(big['peak_rss_mib'], torch['rss_mib']):.2f}x `import torch`; first answer "
-            f"{fmt_s(big['first_answer_s'])} after start (shipped corpus: "
-            f"{fmt_s(small['first_answer_s'])})"
-        )
     emit("memory", res)
     return 0
 
