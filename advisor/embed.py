@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +33,8 @@ class Embedder:
         self.path = Path(path)
         self.name = settings.embedding_model
         self.batch_size = settings.embedding_batch_size
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     @cached_property
     def max_tokens(self) -> int:
@@ -74,9 +78,25 @@ class Embedder:
         return len(self.embed_query("dimension probe"))
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Normalized vectors for `texts`, batched."""
+        """Normalized vectors for `texts`, batched. A query's few texts are remembered, since
+        retrieval and answer selection (and the judge) embed the same question."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) > SMALL_BATCH:
+            return self._encode(texts, progress)
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        if missing:
+            fresh = self._encode(missing, progress)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._recent[text] = vector
+                while len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
+        with self._lock:
+            return np.stack([self._recent[t] for t in texts])
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         _use_threads(len(texts))
         vectors = self.model.encode(
             texts,
@@ -92,6 +112,7 @@ class Embedder:
 
 
 _DEFAULT_THREADS: int | None = None
+RECENT_TEXTS = 512  # remembered query vectors (about 0.8 MB)
 SMALL_BATCH = 8  # a query's few short texts: one thread is faster than two that contend
 
 
