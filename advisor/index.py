@@ -107,8 +107,13 @@ def _copy_documents(old: Generation, new: Generation, sources: list[str], batch:
 def _add_chunks(
     gen: Generation, chunks: list[Chunk], embedder: Embedder, batch: int, progress: Progress
 ) -> None:
-    """Embed chunks (with heading context) and their units, and write both collections."""
-    units = [(c, i, u) for c in chunks for i, u in enumerate(c.units)]
+    """Embed chunks (with heading context) and their units, and write both collections.
+    Texts go in length order, so each batch pads to similar lengths."""
+    chunks = sorted(chunks, key=lambda c: len(c.embed_text))
+    units = sorted(
+        ((c, i, u) for c in chunks for i, u in enumerate(c.units)),
+        key=lambda t: t[2].end - t[2].start,
+    )
     total = len(chunks) + len(units)
     done = 0
     for part in _batches(len(chunks), batch):
