@@ -222,7 +222,6 @@ class Advisor(Runnable[dict, Answer]):
             query=question,
             hits=hits,
             best_dense=max(r.best_dense for r in found),
-            coverage=max(r.coverage for r in found),
             unknown_terms=[t for r in found for t in r.unknown_terms],
             answerable=any(r.answerable for r in found),
             parts=[r for r in found if r.answerable],

@@ -20,7 +20,7 @@ from .embed import Embedder
 from .errors import CorpusError, IndexBusyError, IndexCorruptError, IndexMismatchError
 from .load import Problem, load_corpus
 from .split import CHUNKER_VERSION, split_document
-from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore
+from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore, paged_get
 from .types import Chunk, SourceDocument
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -81,26 +81,20 @@ def _copy_documents(old: Generation, new: Generation, sources: list[str], batch:
         group = sources[i : i + 200]
         for name in ("chunks", "units"):
             src, dst = getattr(old, name), getattr(new, name)
-            offset = 0
-            while True:  # in pages: SQLite caps the variables of one query
-                got = src.get(
-                    where={"source": {"$in": group}},
-                    include=["embeddings", "documents", "metadatas"],
-                    limit=batch,
-                    offset=offset,
+            for got in paged_get(
+                src,
+                page=batch,
+                where={"source": {"$in": group}},
+                include=["embeddings", "documents", "metadatas"],
+            ):
+                dst.add(
+                    ids=got["ids"],
+                    embeddings=np.asarray(got["embeddings"]),
+                    documents=got["documents"],
+                    metadatas=got["metadatas"],
                 )
-                if got["ids"]:
-                    dst.add(
-                        ids=got["ids"],
-                        embeddings=np.asarray(got["embeddings"]),
-                        documents=got["documents"],
-                        metadatas=got["metadatas"],
-                    )
                 if name == "chunks":
                     copied += len(got["ids"])
-                if len(got["ids"]) < batch:
-                    break
-                offset += batch
     return copied
 
 
@@ -251,11 +245,3 @@ def _build(
     report.wrote = True
     report.seconds = time.perf_counter() - started
     return report
-
-
-def ensure_index(
-    settings: Settings, embedder: Embedder, store: IndexStore, progress: Progress | None = None
-) -> IndexReport | None:
-    """Build or update the index when the corpus changed; None when it was already current."""
-    report = build_index(settings, embedder, store, progress=progress)
-    return report if report.wrote else None

@@ -1,9 +1,9 @@
 """Stage 4, retrieve: dense search in Chroma plus BM25 (bm25s), fused by reciprocal rank.
 
 The BM25 index and the chunk table are built once per index generation and kept in memory, so a
-query costs one embedding, one Chroma query and one sparse lookup. Whether the corpus can answer
-at all is decided here too: a floor on the best dense similarity, and between the floor and a
-confident level, lexical evidence that the question's rarer words occur in the passages.
+query costs two small embeddings, three Chroma queries and one sparse lookup. Whether the corpus
+can answer at all is decided here too: a floor on the best dense similarity, and a name or
+acronym that no document mentions ("CISSP") below a confident level.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pydantic import ConfigDict
 
 from .config import Settings
 from .embed import Embedder
-from .store import Generation, IndexStore
+from .store import Generation, IndexStore, paged_get
 from .types import Chunk, Hit, Retrieval
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
@@ -47,7 +47,7 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 
 class LexicalIndex:
-    """BM25 over one generation's chunks, plus document frequencies for evidence checks."""
+    """BM25 over one generation's chunks, plus document frequencies (IDF, domain words)."""
 
     def __init__(self, chunks: list[Chunk]) -> None:
         import bm25s
@@ -59,7 +59,6 @@ class LexicalIndex:
         self.bm25.index(tokens, show_progress=False)
         self.df: Counter[str] = Counter(t for doc in tokens for t in set(doc))
         self.n = len(chunks)
-        self._tokens = [set(doc) for doc in tokens]
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         import bm25s
@@ -93,15 +92,6 @@ class LexicalIndex:
         )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def coverage(self, query_tokens: list[str], indexes: list[int]) -> float:
-        """IDF-weighted share of the question's words found in the given chunks (0..1)."""
-        if not query_tokens:
-            return 0.0
-        present: set[str] = set().union(*(self._tokens[i] for i in indexes)) if indexes else set()
-        weights = {t: self.idf(t) for t in set(query_tokens)}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
-
 
 class GenerationView:
     """The in-memory side of one generation: chunk table by id, lexical index."""
@@ -127,18 +117,10 @@ class GenerationView:
         return " ".join(kept) if any(ch.isalnum() for ch in " ".join(kept)) else query
 
 
-PAGE = 5000  # SQLite caps the variables of one query (~32k): read big tables in pages
-
-
 def _read_chunks(collection: Any) -> Iterator[Chunk]:
-    offset = 0
-    while True:
-        got = collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+    for got in paged_get(collection, include=["documents", "metadatas"]):
         for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             yield _chunk_from(i, d, m)
-        if len(got["ids"]) < PAGE:
-            return
-        offset += PAGE
 
 
 def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -226,7 +208,6 @@ class Searcher:
             for cid in top
         ]
         best = max(dense.values(), default=0.0)
-        coverage = view.lexical.coverage(q_tokens, [view.position[c] for c in top])
         unknown = view.lexical.unknown_names(query)
         # an acronym no document mentions (CISSP, PMI-ACP) names something the corpus lacks
         unknown_acronym = any(w.isupper() for w in unknown)
@@ -237,7 +218,6 @@ class Searcher:
             query=query,
             hits=hits,
             best_dense=best,
-            coverage=coverage,
             unknown_terms=unknown,
             answerable=answerable,
         )

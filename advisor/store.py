@@ -12,6 +12,7 @@ import json
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -190,6 +191,21 @@ class IndexStore:
         self.__dict__.pop("client", None)
         SharedSystemClient.clear_system_cache()
         shutil.rmtree(self.settings.chroma_path, ignore_errors=True)
+
+
+PAGE = 5000  # SQLite caps the variables of one query (~32k): read big tables in pages
+
+
+def paged_get(collection: Any, page: int = PAGE, **query: Any) -> Iterator[dict[str, Any]]:
+    """`collection.get(**query)` a page at a time (100k chunks in one call fail)."""
+    offset = 0
+    while True:
+        got = collection.get(limit=page, offset=offset, **query)
+        if got["ids"]:
+            yield got
+        if len(got["ids"]) < page:
+            return
+        offset += page
 
 
 def open_store(settings: Settings) -> IndexStore:

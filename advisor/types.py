@@ -139,7 +139,6 @@ class Retrieval(BaseModel):
     question: str = ""  # the user's own words, when they differ from `query`
     hits: list[Hit]
     best_dense: float
-    coverage: float  # IDF-weighted share of the question's words found in the hits
     unknown_terms: list[str] = Field(default_factory=list)  # names no document mentions
     answerable: bool
     parts: list[Retrieval] = Field(default_factory=list)  # one per part of a compound question
