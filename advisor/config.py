@@ -48,6 +48,11 @@ def default_index_dir() -> Path:
     return base / "career-advisor" / "index"
 
 
+def default_cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "career-advisor"
+
+
 def default_dataset() -> Path:
     if _in_checkout():
         return _CHECKOUT_DIR / "evals" / "datasets" / "career.jsonl"
@@ -95,6 +100,15 @@ class Settings(BaseSettings):
         description="Local folder of the sentence-transformers model (never a hub id).",
     )
     embedding_batch_size: int = Field(64, description="Texts per embedding batch.")
+    onnx_queries: bool = Field(
+        True,
+        description="Embed questions with an ONNX export of the model (written once by the first "
+        "index build): no torch import at start-up, faster questions.",
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Per-user cache (the ONNX export of the embedding model).",
+    )
     chunk_tokens: int = Field(
         200, description="Largest chunk, in the embedding model's tokens, heading prefix included."
     )

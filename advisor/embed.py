@@ -1,21 +1,39 @@
-"""Stage 3a, embed: the local sentence-transformers model, loaded from a path, never a hub."""
+"""Stage 3a, embed: the local sentence-transformers model, loaded from a path, never a hub.
+
+Two encoders give the same vectors (cosine 1.0 to six decimals): PyTorch through
+sentence-transformers for index builds (large batches, where it is fastest), and an ONNX export
+of the same weights run by onnxruntime for questions. The ONNX path imports neither torch nor
+transformers, which is most of a new process's start-up (`advisor ask`: ~5 s -> ~1.5 s) and
+halves the time to embed a question. The export is written once per machine by the first index
+build, into the cache folder; without it, questions use PyTorch as well.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import threading
+import warnings
 from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 from .config import Settings, apply_offline_env
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
+    from tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
+
+RECENT_TEXTS = 512  # remembered query vectors (about 0.8 MB)
+SMALL_BATCH = 8  # a query's few short texts: one thread is faster than two that contend
 
 
 class Embedder:
@@ -33,8 +51,12 @@ class Embedder:
         self.path = Path(path)
         self.name = settings.embedding_model
         self.batch_size = settings.embedding_batch_size
+        self.onnx_path = (
+            _onnx_path(self.path, settings.cache_dir) if settings.onnx_queries else None
+        )
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
 
     @cached_property
     def max_tokens(self) -> int:
@@ -45,29 +67,35 @@ class Embedder:
         return int(self.model.max_seq_length)
 
     @cached_property
-    def tokenizer(self):  # type: ignore[no-untyped-def]
-        from transformers import AutoTokenizer
+    def tokenizer(self) -> Tokenizer:
+        """The model's own fast tokenizer, without padding or truncation (for counting)."""
+        from tokenizers import Tokenizer
 
-        return AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+        tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text`, special tokens included."""
-        return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
 
     @cached_property
     def langchain(self) -> Embeddings:
-        """The model as a LangChain `Embeddings` (normalized vectors, cosine = dot product)."""
-        from langchain_huggingface import HuggingFaceEmbeddings
-
-        return HuggingFaceEmbeddings(
-            model_name=str(self.path),
-            model_kwargs={"device": "cpu", "local_files_only": True},
-            encode_kwargs={"normalize_embeddings": True, "batch_size": self.batch_size},
-        )
+        """This embedder as a LangChain `Embeddings` (normalized vectors, cosine = dot)."""
+        return _LangChainEmbeddings(self)
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
-        return self.langchain._client  # type: ignore[attr-defined]
+    def model(self) -> Any:
+        """The sentence-transformers model (loads torch on first use)."""
+        with self._load_lock:
+            return self._torch_model
+
+    @cached_property
+    def _torch_model(self) -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
     @cached_property
     def dimension(self) -> int:
@@ -75,7 +103,7 @@ class Embedder:
         pooling = self.path / "1_Pooling" / "config.json"
         if pooling.is_file():
             return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-        return len(self.embed_query("dimension probe"))
+        return int(self.embed(["dimension probe"]).shape[1])
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Normalized vectors for `texts`, batched. A query's few texts are remembered, since
@@ -83,11 +111,11 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) > SMALL_BATCH:
-            return self._encode(texts, progress)
+            return self._encode_torch(texts, progress)
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
         if missing:
-            fresh = self._encode(missing, progress)
+            fresh = self._encode_small(missing)
             with self._lock:
                 for text, vector in zip(missing, fresh, strict=True):
                     self._recent[text] = vector
@@ -96,7 +124,13 @@ class Embedder:
         with self._lock:
             return np.stack([self._recent[t] for t in texts])
 
-    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+    def _encode_small(self, texts: list[str]) -> np.ndarray:
+        onnx = self._onnx()
+        if onnx is not None:
+            return onnx.encode(texts)
+        return self._encode_torch(texts, progress=False)
+
+    def _encode_torch(self, texts: list[str], progress: bool) -> np.ndarray:
         _use_threads(len(texts))
         vectors = self.model.encode(
             texts,
@@ -107,13 +141,140 @@ class Embedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _onnx(self) -> _OnnxEncoder | None:
+        with self._load_lock:
+            if "_onnx_encoder" not in self.__dict__:
+                encoder = None
+                if self.onnx_path is not None and self.onnx_path.is_file():
+                    try:
+                        encoder = _OnnxEncoder(self.onnx_path, self.path, self.max_tokens)
+                    except Exception as exc:  # a damaged export: PyTorch still works
+                        log.warning("Not using the ONNX export %s: %s", self.onnx_path, exc)
+                self.__dict__["_onnx_encoder"] = encoder
+            return self.__dict__["_onnx_encoder"]
+
+    def ensure_onnx(self) -> bool:
+        """Write the ONNX export of the model if it is missing (needs torch and `onnx`; about
+        3 s, once per machine). Failure is logged, never raised: questions then use PyTorch."""
+        target = self.onnx_path
+        if target is None:
+            return False
+        if target.is_file():
+            return True
+        from filelock import FileLock
+
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(target) + ".lock"):
+                if not target.is_file():
+                    _export_onnx(self.model, target)
+        except Exception as exc:
+            log.warning("Could not write the ONNX export of the embedding model: %s", exc)
+            return False
+        with self._load_lock:
+            self.__dict__.pop("_onnx_encoder", None)
+        return True
+
     def embed_query(self, text: str) -> list[float]:
-        return list(self.langchain.embed_query(text))
+        return [float(x) for x in self.embed([text])[0]]
+
+
+class _LangChainEmbeddings(Embeddings):
+    """Adapter so LangChain's Chroma wrapper uses the same encoders as everything else."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text)
+
+
+class _OnnxEncoder:
+    """Mean-pooled, normalized sentence vectors from the ONNX export: what sentence-transformers
+    computes for this model (Transformer -> mean pooling -> normalize), without torch."""
+
+    def __init__(self, onnx_file: Path, model_dir: Path, max_tokens: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # a question's few texts; requests run side by side
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_padding()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        mask = feed["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _onnx_path(model_dir: Path, cache_dir: Path) -> Path:
+    """One export per model folder and weights file (size + mtime: cheap to check)."""
+    candidates = [model_dir / n for n in ("model.safetensors", "pytorch_model.bin")]
+    weights = next((p for p in candidates if p.is_file()), model_dir / "config.json")
+    stat = weights.stat() if weights.is_file() else None
+    key = f"{model_dir.resolve()}|{stat.st_size if stat else 0}|{stat.st_mtime_ns if stat else 0}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_dir / "onnx" / f"{model_dir.name}-{digest}.onnx"
+
+
+def _export_onnx(model: Any, target: Path) -> None:
+    """Export the transformer of a sentence-transformers model; written to a temporary file and
+    renamed, so a crash never leaves a half-written export under the real name."""
+    import torch
+
+    transformer = model[0].auto_model.eval()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # exporter notes about opsets, not about us
+            torch.onnx.export(
+                _Hidden(),
+                (sample, sample, torch.zeros_like(sample)),
+                str(tmp),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 _DEFAULT_THREADS: int | None = None
-RECENT_TEXTS = 512  # remembered query vectors (about 0.8 MB)
-SMALL_BATCH = 8  # a query's few short texts: one thread is faster than two that contend
 
 
 def _use_threads(n_texts: int) -> None:

@@ -167,9 +167,11 @@ def build_index(
             "Another `advisor index` is running on this index; wait for it to finish."
         ) from None
     try:
-        return _build(settings, embedder, store, rebuild, report_progress)
+        report = _build(settings, embedder, store, rebuild, report_progress)
     finally:
         lock.release()
+    embedder.ensure_onnx()  # once per machine: later processes answer without importing torch
+    return report
 
 
 def _build(

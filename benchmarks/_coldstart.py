@@ -31,8 +31,8 @@ from advisor.chain import Advisor  # noqa: E402
 advisor = Advisor(settings_with())
 run_index(advisor, quiet=True)
 step("index up-to-date check (load + hash the corpus, open Chroma)")
-advisor.embedder.langchain  # noqa: B018
-step("embedding model (import sentence-transformers + torch, load the weights)")
+advisor.embedder.embed(["warm up"])
+step("embedding model (ONNX export through onnxruntime; PyTorch only without the export)")
 advisor.searcher.view()
 step("open the generation (chunk table, BM25)")
 answer = advisor.invoke({"question": sys.argv[1], "chat_history": []})

@@ -88,6 +88,7 @@ def machine_info() -> dict[str, Any]:
         "torch",
         "chromadb",
         "sentence_transformers",
+        "onnxruntime",
         "langchain_chroma",
         "bm25s",
         "gradio",

@@ -1,7 +1,7 @@
 """Start-up: `advisor ask "..."` in a new process until its answer is printed (index already
 built), against `python -c "import torch"` and `python -c "pass"` measured in the same run
-(interleaved, median of 5; also `import onnxruntime, tokenizers`, what a torch-free query path
-would import); and `advisor ui --port P` until the page answers a question through
+(interleaved, median of 5; also `import onnxruntime, tokenizers`, what the question path imports
+in place of torch); and `advisor ui --port P` until the page answers a question through
 gradio_client (median of 3). A breakdown of one `advisor ask` (python -X importtime; its
 steps timed) says where the time goes.
 

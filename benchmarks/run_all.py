@@ -295,8 +295,8 @@ def startup_section(r: dict[str, Any]) -> list[str]:
     ]
     if "import_onnx_s" in a:
         out.append(
-            f"| `python -c 'import onnxruntime, tokenizers'` (what a torch-free query path would "
-            f"import) | {a['import_onnx_s']:.2f} s | |"
+            f"| `python -c 'import onnxruntime, tokenizers'` (what the question path "
+            f"imports in place of torch) | {a['import_onnx_s']:.2f} s | |"
         )
     out += [
         f"| `advisor ask` to the printed answer | {a['ask_answer_s']:.2f} s | "
