@@ -57,6 +57,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "source": chunk.source,
         "start": chunk.start,
         "end": chunk.end,
+        # lets a query fetch a passage's units by id ("{chunk_id}:{i}") instead of a filter
+        "units": len(chunk.units),
     }
     if chunk.page is not None:
         meta["page"] = chunk.page

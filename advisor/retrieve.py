@@ -97,7 +97,10 @@ class GenerationView:
     """The in-memory side of one generation: chunk table by id, lexical index."""
 
     def __init__(self, gen: Generation, client: Any, embeddings: Any) -> None:
-        self.chunks = list(_read_chunks(gen.chunks))
+        rows = list(_read_chunks(gen.chunks))
+        self.chunks = [chunk for chunk, _ in rows]
+        # units per chunk, where the index records it (older indexes do not)
+        self.unit_counts = {chunk.id: n for chunk, n in rows if n is not None}
         self.position = {c.id: n for n, c in enumerate(self.chunks)}
         self.lexical = LexicalIndex(self.chunks)
         self.common_words = self.lexical.common()
@@ -117,10 +120,10 @@ class GenerationView:
         return " ".join(kept) if any(ch.isalnum() for ch in " ".join(kept)) else query
 
 
-def _read_chunks(collection: Any) -> Iterator[Chunk]:
+def _read_chunks(collection: Any) -> Iterator[tuple[Chunk, int | None]]:
     for got in paged_get(collection, include=["documents", "metadatas"]):
         for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            yield _chunk_from(i, d, m)
+            yield _chunk_from(i, d, m), (int(m["units"]) if "units" in m else None)
 
 
 def _chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:

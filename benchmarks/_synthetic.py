@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from _common import line, make_large_corpus
 
-RECIPE = "1"  # bump when the way synthetic indexes are made changes
+RECIPE = "2"  # bump when the way synthetic indexes are made changes (2: unit counts in metadata)
 NOISE = 0.1  # norm of the noise added to a unit vector (per-dimension sigma = NOISE / sqrt(dim))
 
 

@@ -169,3 +169,35 @@ def test_json_shape(advisor: Advisor) -> None:
     data = advisor.ask("What does DMAIC stand for?").to_json_dict()
     assert set(data) == {"question", "answer", "declined", "citations"}
     assert set(data["citations"][0]) == CITATION_FIELDS
+
+
+def test_units_are_fetched_by_id_with_the_same_result_as_a_filter(advisor: Advisor) -> None:
+    """The index records each passage's unit count, so an answer looks its units up by id
+    (a key lookup at 100k chunks) instead of filtering on metadata; both must agree."""
+    from advisor.answer.extractive import _fetch_units
+
+    view = advisor.searcher.view()
+    assert len(view.unit_counts) == len(view.chunks)
+    got = view.generation.units.get(include=["metadatas"])
+    per_chunk: dict[str, int] = {}
+    for meta in got["metadatas"]:
+        per_chunk[str(meta["chunk_id"])] = per_chunk.get(str(meta["chunk_id"]), 0) + 1
+    assert {c: n for c, n in view.unit_counts.items() if n} == per_chunk
+
+    hits = advisor.searcher.search("Which certifications should I get first?").hits
+    by_id, vectors_by_id = _fetch_units(view, hits)
+    counts, view.unit_counts = view.unit_counts, {}  # an older index: no counts recorded
+    try:
+        by_filter, vectors_by_filter = _fetch_units(view, hits)
+    finally:
+        view.unit_counts = counts
+
+    def key(cands: list) -> list[tuple[str, int]]:
+        return sorted((c.chunk.id, c.order) for c in cands)
+
+    assert by_id and key(by_id) == key(by_filter)
+    order = sorted(range(len(by_id)), key=lambda i: (by_id[i].chunk.id, by_id[i].order))
+    order_f = sorted(
+        range(len(by_filter)), key=lambda i: (by_filter[i].chunk.id, by_filter[i].order)
+    )
+    assert (vectors_by_id[order] == vectors_by_filter[order_f]).all()

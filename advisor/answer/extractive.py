@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,9 +37,15 @@ class Candidate:
 
 def _fetch_units(view: GenerationView, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray]:
     ids = [h.chunk.id for h in hits]
-    got = view.generation.units.get(
-        where={"chunk_id": {"$in": ids}}, include=["embeddings", "metadatas", "documents"]
-    )
+    include: Any = ["embeddings", "metadatas", "documents"]
+    counts = [view.unit_counts.get(cid) for cid in ids]
+    if all(n is not None for n in counts):  # by id: a key lookup, not a scan of all units
+        unit_ids = [f"{cid}:{i}" for cid, n in zip(ids, counts, strict=True) for i in range(n or 0)]
+        if not unit_ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        got = view.generation.units.get(ids=unit_ids, include=include)
+    else:
+        got = view.generation.units.get(where={"chunk_id": {"$in": ids}}, include=include)
     rank = {cid: i for i, cid in enumerate(ids)}
     cands: list[Candidate] = []
     for text, meta in zip(got["documents"], got["metadatas"], strict=True):
