@@ -116,8 +116,11 @@ class GenerationView:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):
         otherwise those words decide which passage looks most similar."""
         common = self.common_words
-        kept = [w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common]
-        return " ".join(kept) if any(ch.isalnum() for ch in " ".join(kept)) else query
+        kept = " ".join(
+            w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common
+        )
+        # nothing but stop words left ("Why bother getting at all?"): the question itself
+        return kept if self.lexical.tokenize([kept])[0] else query
 
 
 def _read_chunks(collection: Any) -> Iterator[tuple[Chunk, int | None]]:

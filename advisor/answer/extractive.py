@@ -82,11 +82,27 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
         return []
     best = ranked[0].score
     chosen: list[Candidate] = []
+    shown: list[Candidate] = []
     for cand in ranked:
-        if cand.score < best * settings.unit_keep_ratio or len(chosen) >= limit:
+        if cand.score < best * settings.unit_keep_ratio:
             break
-        chosen.append(cand)
-    return _tidy(_with_following_list(chosen, cands), cands)
+        # the limit counts what the answer shows: items merged into their list take one place
+        trial = _tidy(_with_following_list([*chosen, cand], cands), cands)
+        if _places(trial) > limit:
+            break
+        chosen, shown = [*chosen, cand], trial
+    return shown
+
+
+def _places(shown: list[Candidate]) -> int:
+    """Places an answer's units take: a list shown right after its lead-in sentence shares the
+    sentence's place."""
+    keys = {_key(c) for c in shown}
+    return sum(
+        1
+        for c in shown
+        if not (c.unit.kind == "list" and (c.chunk.id, c.order - 1) in keys)
+    )
 
 
 def _key(c: Candidate) -> tuple[str, int]:
