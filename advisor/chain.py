@@ -24,10 +24,12 @@ from .store import IndexStore, open_store
 from .types import Answer, Retrieval
 
 _FOLLOW_UP = re.compile(
-    r"\b(those|these|that|this|them|they|it|its|their|one|ones|which of|what about|how about|"
+    r"\b(those|these|that|this|them|they|it|its|their|one|ones|which of|"
     r"the (?:first|second|last|other)|also|else|more)\b",
     re.I,
 )
+# "What about the salary?": a new topic, seen in the light of the previous question
+_NEW_TOPIC = re.compile(r"^\W*(?:and\s+)?(?:what|how)\s+about\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ABOUT_INSTRUCTIONS = re.compile(
     r"\b(system|hidden|secret|initial|original|developer)\s+(prompt|instructions?|message|rules)\b"
@@ -105,6 +107,17 @@ def question_parts(question: str) -> list[str]:
     if len(parts) < 2 or not all(len(p.split()) >= 3 and _ASKS.match(p) for p in parts):
         return [question]  # "If I become a PM, who will I manage?" is one question
     return parts
+
+
+def _interleave(found: Sequence[Retrieval]) -> list[Any]:
+    """The hits of several searches, best first from each in turn, each passage once."""
+    hits, seen = [], set()
+    for group in zip(*(r.hits for r in found), strict=False):
+        for hit in group:
+            if hit.chunk.id not in seen:
+                seen.add(hit.chunk.id)
+                hits.append(hit)
+    return hits
 
 
 def previous_question(history: History | None) -> str | None:
@@ -212,15 +225,9 @@ class Advisor(Runnable[dict, Answer]):
         if len(parts) == 1:
             return self._retrieve_one(question, history)
         found = [self._retrieve_one(p, history) for p in parts]
-        hits, seen = [], set()
-        for group in zip(*(r.hits for r in found), strict=False):  # interleave, best first
-            for hit in group:
-                if hit.chunk.id not in seen:
-                    seen.add(hit.chunk.id)
-                    hits.append(hit)
         return Retrieval(
             query=question,
-            hits=hits,
+            hits=_interleave(found),
             best_dense=max(r.best_dense for r in found),
             unknown_terms=[t for r in found for t in r.unknown_terms],
             answerable=any(r.answerable for r in found),
@@ -233,11 +240,25 @@ class Advisor(Runnable[dict, Answer]):
         if not previous or (alone.unknown_terms and not alone.answerable):
             return alone  # a change of subject to something the documents never mention
         joined = self.searcher.search(f"{previous} {question}")
-        if _FOLLOW_UP.search(question) or (
-            joined.best_dense > alone.best_dense + self.settings.follow_up_margin
-        ):
-            return joined.model_copy(update={"question": question})
-        return alone
+        # Both searches go to the answer, the likelier reading first: a question that points
+        # back ("which of those") leans on the conversation; one that reads as complete on its
+        # own ("How can I get experience?") or names a new topic ("What about the salary?")
+        # leans on its own words, and the conversation joins only when it names a new topic or
+        # clearly finds closer passages ("How many questions are in the exam?").
+        new_topic = bool(_NEW_TOPIC.search(question))
+        if _FOLLOW_UP.search(question) and not new_topic:
+            order = [joined, alone]
+        elif new_topic or joined.best_dense > alone.best_dense + self.settings.follow_up_margin:
+            order = [alone, joined]
+        else:
+            return alone
+        return joined.model_copy(
+            update={
+                "question": question,
+                "hits": _interleave(order),
+                "answerable": joined.answerable or alone.answerable,
+            }
+        )
 
     def _transform(self, inputs: Iterator[Any]) -> Iterator[Answer]:
         for payload in inputs:

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     unit_search_weight: float = Field(
-        2.0, description="Weight of the sentence-level ranking (passages by their best unit)."
+        3.0, description="Weight of the sentence-level ranking (passages by their best unit)."
     )
     lexical_weight: float = Field(
         1.0, description="Weight of the BM25 ranking against the dense one (1.0) in the fusion."

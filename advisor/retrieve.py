@@ -27,6 +27,7 @@ from .store import Generation, IndexStore, paged_get
 from .types import Chunk, Hit, Retrieval
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
+_SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*(\w+)")
 
 
 def _stopwords() -> list[str]:
@@ -74,11 +75,17 @@ class LexicalIndex:
 
     def unknown_names(self, text: str) -> list[str]:
         """Names and acronyms in `text` ("CISSP", "Germany") that no chunk mentions at all."""
-        first = re.match(r"\W*(\w+)", text)
-        words = [w for w in _NAME.findall(text) if not (first and w == first.group(1))]
+        # a capital at the start of a sentence ("How", "Tell") names nothing
+        starts = {m.group(1) for m in _SENTENCE_START.finditer(text)}
+        words = [w for w in _NAME.findall(text) if w not in starts]
         # two-letter acronyms (PM, UX, US) are too ambiguous to decide anything on
         names = [w for w in words if len(w.rstrip("s")) > 2]
-        return [w for w in names if not set(self.tokenize([w])[0]) & self.df.keys()]
+        unknown = []
+        for name in names:
+            tokens = set(self.tokenize([name])[0])
+            if tokens and not tokens & self.df.keys():  # a stop word ("What") is no name
+                unknown.append(name)
+        return unknown
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))

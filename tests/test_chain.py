@@ -201,3 +201,23 @@ def test_units_are_fetched_by_id_with_the_same_result_as_a_filter(advisor: Advis
         range(len(by_filter)), key=lambda i: (by_filter[i].chunk.id, by_filter[i].order)
     )
     assert (vectors_by_id[order] == vectors_by_filter[order_f]).all()
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        # a new topic named after a pointer word: the new topic is what is answered
+        ("Is the PMP certification worth it?", "What about the salary?", "$120,000"),
+        # a complete question after an unrelated one: answered on its own words, not declined
+        ("What certifications should I get?", "How can I get experience?", "Volunteer"),
+        # no pointer word, but only the conversation says which exam
+        ("Tell me about PRINCE2", "How many questions are in the exam?", "60 multiple-choice"),
+    ],
+)
+def test_follow_ups_answer_what_was_asked(
+    advisor: Advisor, first: str, follow_up: str, expected: str
+) -> None:
+    history = [("user", first), ("assistant", advisor.ask(first).answer)]
+    answer = advisor.ask(follow_up, history)
+    assert not answer.declined
+    assert expected in answer.answer

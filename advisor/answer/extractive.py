@@ -232,7 +232,9 @@ def _choose_units(
     if not cands:
         return []
     query = retrieval.query
-    texts = [query, view.without_common_words(query)]
+    # the focus (question minus corpus-wide words) comes from the user's own words: a
+    # follow-up's new subject ("What about the salary?") must not drown in the context
+    texts = [query, view.without_common_words(retrieval.question or query)]
     if retrieval.question and retrieval.question != query:
         texts.append(retrieval.question)  # a follow-up's own words weigh as much as the context
     q_vectors = embed(texts)
