@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     unit_rank_weight: float = Field(
         0.15, description="Extractive: bonus for units of higher-ranked passages."
     )
+    unit_redundancy_weight: float = Field(
+        0.3,
+        description="Extractive: penalty on a unit's closeness to units already chosen (MMR).",
+    )
     unit_keep_ratio: float = Field(
         0.80, description="Extractive: keep units scoring at least this share of the best one."
     )

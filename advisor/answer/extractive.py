@@ -33,6 +33,7 @@ class Candidate:
     order: int
     text: str
     score: float = 0.0
+    vector: np.ndarray | None = None
 
 
 def _fetch_units(view: GenerationView, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray]:
@@ -83,15 +84,25 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
     best = ranked[0].score
     chosen: list[Candidate] = []
     shown: list[Candidate] = []
-    for cand in ranked:
-        if cand.score < best * settings.unit_keep_ratio:
-            break
+    pool = [c for c in ranked if c.score >= best * settings.unit_keep_ratio]
+    weight = settings.unit_redundancy_weight
+    while pool:
+        cand = max(pool, key=lambda c: c.score - weight * _redundancy(c, chosen))
+        pool.remove(cand)
         # the limit counts what the answer shows: items merged into their list take one place
         trial = _tidy(_with_following_list([*chosen, cand], cands), cands)
         if _places(trial) > limit:
             break
         chosen, shown = [*chosen, cand], trial
     return shown
+
+
+def _redundancy(c: Candidate, chosen: list[Candidate]) -> float:
+    """Closest cosine to a unit already chosen (maximal marginal relevance): three sentences
+    of one introduction say one thing three times."""
+    if not chosen or c.vector is None:
+        return 0.0
+    return max(float(c.vector @ o.vector) for o in chosen if o.vector is not None)
 
 
 def _places(shown: list[Candidate]) -> int:
@@ -241,7 +252,8 @@ def _choose_units(
     q_full = q_vectors[0] if len(texts) == 2 else (q_vectors[0] + q_vectors[2]) / 2
     q_tokens = view.lexical.tokenize([query])[0]
     cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
-    for cand, sim in zip(cands, cos, strict=True):
+    for cand, sim, vector in zip(cands, cos, vectors, strict=True):
+        cand.vector = vector
         rank = (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
         cand.score = (
             float(sim)
