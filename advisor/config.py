@@ -183,5 +183,10 @@ class Settings(BaseSettings):
         return self.index_dir / "feedback.jsonl"
 
     @cached_property
+    def tables_path(self) -> Path:
+        """Saved query tables (chunk table, BM25) per index generation; see tables.py."""
+        return self.index_dir / "tables"
+
+    @cached_property
     def chroma_path(self) -> Path:
         return self.index_dir / "chroma"

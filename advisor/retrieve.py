@@ -13,6 +13,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from langchain_chroma import Chroma
@@ -21,9 +22,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from . import tables
 from .config import Settings
 from .embed import Embedder
 from .store import Generation, IndexStore, paged_get
+from .tables import Tables
 from .types import Chunk, Hit, Retrieval
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
@@ -50,16 +53,19 @@ def _stemmer():  # type: ignore[no-untyped-def]
 class LexicalIndex:
     """BM25 over one generation's chunks, plus document frequencies (IDF, domain words)."""
 
-    def __init__(self, chunks: list[Chunk]) -> None:
+    def __init__(self, chunks: list[Chunk], saved: Tables | None = None) -> None:
         import bm25s
 
         self.chunks = chunks
         self._stem = _stemmer()
+        self.n = len(chunks)
+        if saved is not None:
+            self.bm25, self.df = saved.bm25, saved.df
+            return
         tokens = self.tokenize([c.embed_text for c in chunks])
         self.bm25 = bm25s.BM25()
         self.bm25.index(tokens, show_progress=False)
-        self.df: Counter[str] = Counter(t for doc in tokens for t in set(doc))
-        self.n = len(chunks)
+        self.df = Counter(t for doc in tokens for t in set(doc))
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         import bm25s
@@ -103,13 +109,24 @@ class LexicalIndex:
 class GenerationView:
     """The in-memory side of one generation: chunk table by id, lexical index."""
 
-    def __init__(self, gen: Generation, client: Any, embeddings: Any) -> None:
-        rows = list(_read_chunks(gen.chunks))
-        self.chunks = [chunk for chunk, _ in rows]
-        # units per chunk, where the index records it (older indexes do not)
-        self.unit_counts = {chunk.id: n for chunk, n in rows if n is not None}
+    def __init__(
+        self, gen: Generation, client: Any, embeddings: Any, tables_dir: Path | None = None
+    ) -> None:
+        saved = (
+            tables.load(tables_dir / gen.name, gen.name, gen.chunks.count()) if tables_dir else None
+        )
+        if saved is not None:
+            self.chunks, self.unit_counts = saved.chunks, saved.unit_counts
+        else:
+            rows = list(_read_chunks(gen.chunks))
+            self.chunks = [chunk for chunk, _ in rows]
+            # units per chunk, where the index records it (older indexes do not)
+            self.unit_counts = {chunk.id: n for chunk, n in rows if n is not None}
         self.position = {c.id: n for n, c in enumerate(self.chunks)}
-        self.lexical = LexicalIndex(self.chunks)
+        self.lexical = LexicalIndex(self.chunks, saved)
+        if saved is None and tables_dir is not None:
+            built = tables.Tables(self.chunks, self.unit_counts, self.lexical.bm25, self.lexical.df)
+            tables.save(tables_dir, gen.name, built)
         self.common_words = self.lexical.common()
         self.generation = gen
         self.vectorstore = Chroma(
@@ -123,9 +140,7 @@ class GenerationView:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):
         otherwise those words decide which passage looks most similar."""
         common = self.common_words
-        kept = " ".join(
-            w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common
-        )
+        kept = " ".join(w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common)
         # nothing but stop words left ("Why bother getting at all?"): the question itself
         return kept if self.lexical.tokenize([kept])[0] else query
 
@@ -168,7 +183,9 @@ class Searcher:
         with self._lock:
             if self._view is None or self._view.generation.name != name:
                 gen = self.store.require_current(index_spec(self.settings, self.embedder))
-                self._view = GenerationView(gen, self.store.client, self.embedder.langchain)
+                self._view = GenerationView(
+                    gen, self.store.client, self.embedder.langchain, self.settings.tables_path
+                )
             return self._view
 
     def _unit_ranking(self, view: GenerationView, vector: Any) -> dict[str, float]:

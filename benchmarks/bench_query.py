@@ -21,6 +21,7 @@ import argparse
 import cProfile
 import gc
 import pstats
+import shutil
 import sys
 import time
 from typing import Any
@@ -99,6 +100,7 @@ def measure_size(n: int, work: Any, qs: list[str], hf: Any) -> dict[str, Any]:
 
     header(f"Query latency at {n:,} chunks")
     settings, built = synthetic_index(work, n)
+    shutil.rmtree(settings.tables_path, ignore_errors=True)  # a first process ever
     advisor = Advisor(settings)
     advisor.embedder.embed(["warm up"])
     started = time.perf_counter()
@@ -106,8 +108,19 @@ def measure_size(n: int, work: Any, qs: list[str], hf: Any) -> dict[str, Any]:
     first = time.perf_counter() - started
     gen = advisor.searcher.view().generation
     units_count = gen.units.count()
-    line(f"first answer (loads the chunk table, builds BM25): {ms(first)}; {units_count:,} units")
+    line(
+        f"first answer, tables built from the index and saved: {ms(first)}; "
+        f"{units_count:,} units"
+    )
     assert first_answer.answer
+    # what every later process pays: the saved tables are loaded (a new Advisor = a new view)
+    again = Advisor(settings, embedder=advisor.embedder)
+    forget(again)
+    started = time.perf_counter()
+    assert again.invoke({"question": qs[0]}).answer == first_answer.answer
+    first_saved = time.perf_counter() - started
+    line(f"first answer, saved tables loaded: {ms(first_saved)}")
+    del again
 
     baseline = Chroma(
         client=advisor.store.client,
@@ -158,6 +171,7 @@ def measure_size(n: int, work: Any, qs: list[str], hf: Any) -> dict[str, Any]:
         "questions": len(qs),
         "declined": declined,
         "first_answer_s": first,
+        "first_answer_saved_tables_s": first_saved,
         "profile": parts,
     }
     for key, values in times.items():

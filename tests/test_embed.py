@@ -102,3 +102,16 @@ def test_a_new_process_answers_without_importing_torch(advisor, corpus_settings)
     assert out.returncode == 0, out.stderr[-2000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen == {"torch": False, "transformers": False, "cited": True, "declined": False}
+
+
+def test_unwritable_cache_leaves_questions_on_torch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    embedder = Embedder(Settings(cache_dir=blocked))
+    with caplog.at_level(logging.WARNING, logger="advisor.embed"):
+        assert embedder.ensure_onnx() is False
+    assert "Could not write the ONNX export" in caplog.text
+    assert embedder._onnx() is None
+    assert embedder.embed(["What does a Scrum Master do?"]).shape == (1, embedder.dimension)
