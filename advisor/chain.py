@@ -7,6 +7,7 @@ shared by every call, so one instance can serve many users (calls are thread-saf
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import unicodedata
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -224,7 +225,11 @@ class Advisor(Runnable[dict, Answer]):
         parts = question_parts(question)
         if len(parts) == 1:
             return self._retrieve_one(question, history)
-        found = [self._retrieve_one(p, history) for p in parts]
+        # a later part that points back ("... and how many questions are on its test?") is a
+        # follow-up of the part before it
+        found = [self._retrieve_one(parts[0], history)]
+        for before, part in itertools.pairwise(parts):
+            found.append(self._retrieve_one(part, [*history_turns(history), ("user", before)]))
         return Retrieval(
             query=question,
             hits=_interleave(found),
