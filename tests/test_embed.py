@@ -93,6 +93,7 @@ def test_a_new_process_answers_without_importing_torch(advisor, corpus_settings)
     env = {
         "ADVISOR_CORPUS_DIR": str(corpus_settings.corpus_dir),
         "ADVISOR_INDEX_DIR": str(corpus_settings.index_dir),
+        "ADVISOR_CACHE_DIR": str(corpus_settings.cache_dir),
         "PATH": "/usr/bin:/bin",
         "HOME": str(Path.home()),
     }
