@@ -28,11 +28,12 @@ class SourceDocument(BaseModel):
 
 
 class Unit(BaseModel):
-    """A piece an extractive answer may quote: a sentence, a list with its lead-in, or an item."""
+    """A piece an extractive answer may quote: a sentence, a list with its lead-in, an item, or
+    (for numbered steps) a heading."""
 
     start: int
     end: int
-    kind: Literal["sentence", "list", "item"]
+    kind: Literal["sentence", "list", "item", "heading"]
     parent: int | None = None  # for an item: index of its list unit within the chunk
 
 

@@ -221,3 +221,36 @@ def test_follow_ups_answer_what_was_asked(
     answer = advisor.ask(follow_up, history)
     assert not answer.declined
     assert expected in answer.answer
+
+
+STEPS = [
+    "1. Build a Strong Educational Foundation",
+    "2. Gain AI Expertise",
+    "3. Master Project Management Fundamentals",
+    "4. Acquire Technical Proficiency",
+]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How do I become an AI project manager?", "What are the steps to become an AI PM?"],
+)
+def test_how_to_questions_get_the_guides_numbered_steps(advisor: Advisor, question: str) -> None:
+    answer = advisor.ask(question)
+    positions = [answer.answer.find(step) for step in STEPS]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), answer.answer
+    corpus_text = (CORPUS / "ai-project-manager-guide.md").read_text()
+    for step in STEPS:
+        # the step is quoted from its own passage, and the passage marks it as used
+        line = next(ln for ln in answer.answer.splitlines() if ln.startswith(step))
+        n = int(re.search(r"\[(\d+)\]$", line).group(1))
+        cite = answer.citations[n - 1]
+        assert cite.section.endswith(step) and step in cite.text
+        assert corpus_text[cite.start : cite.end] == cite.text
+        assert any(cite.text[a:b] == step for a, b in cite.used)
+
+
+def test_other_questions_do_not_get_the_steps(advisor: Advisor) -> None:
+    assert STEPS[0] not in advisor.ask("How do I get started with the PMP?").answer
+    assert STEPS[0] not in advisor.ask("What does an AI project manager do?").answer
+    assert advisor.ask("How do I become a registered nurse?").declined

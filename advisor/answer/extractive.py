@@ -19,6 +19,7 @@ from ..config import Settings
 from ..retrieve import GenerationView
 from ..split import segmenter
 from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
+from . import outline
 
 MIN_ITEM_WORDS = 4  # a shorter list item is quoted with its whole list
 _MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -166,6 +167,8 @@ def _cite_sentences(text: str, n: int) -> str:
 
 def render_unit(c: Candidate, n: int) -> str:
     """A unit as answer text: sentences inline, lists as lists; every sentence gets `[n]`."""
+    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it
+        return f"{_SPACE.sub(' ', c.text).strip()} [{n}]"
     if c.unit.kind != "list":
         return _cite_sentences(c.text, n)
     lines = [ln for ln in c.text.splitlines() if ln.strip()]
@@ -219,6 +222,15 @@ class ExtractiveGenerator:
         if not retrieval.answerable or not retrieval.hits:
             yield declined_answer(question, view, self.name)
             return
+        if not retrieval.parts and outline.asks_for_steps(retrieval.question or question):
+            steps = outline.find_outline(
+                retrieval.question or retrieval.query, retrieval, view, embed
+            )
+            if steps:
+                yield from assemble(
+                    question, _step_units(self.settings, retrieval, steps, view, embed), self.name
+                )
+                return
         chosen: list[Candidate] = []
         for part in retrieval.parts or [retrieval]:
             share = max(2, self.settings.max_answer_units // len(retrieval.parts or [1]))
@@ -242,6 +254,43 @@ def _choose_units(
     cands, vectors = _fetch_units(view, retrieval.hits)
     if not cands:
         return []
+    _score(settings, retrieval, view, embed, cands, vectors)
+    short = len(view.lexical.tokenize([retrieval.query])[0]) <= 2
+    return _select(cands, settings, 2 if short else limit)
+
+
+def _step_units(
+    settings: Settings,
+    retrieval: Retrieval,
+    steps: list[outline.Step],
+    view: GenerationView,
+    embed: Callable[[list[str]], np.ndarray],
+) -> list[Candidate]:
+    """Each step's heading, then the step's best sentence or list."""
+    step_retrieval = retrieval.model_copy(update={"hits": outline.step_hits(steps)})
+    cands, vectors = _fetch_units(view, step_retrieval.hits)
+    _score(settings, step_retrieval, view, embed, cands, vectors)
+    chosen: list[Candidate] = []
+    for i, step in enumerate(steps):
+        offset = step.chunk.start
+        text = step.chunk.text[step.heading.start - offset : step.heading.end - offset]
+        chosen.append(Candidate(i, step.chunk, step.heading, -1, text))
+        own = [c for c in cands if c.chunk.id == step.chunk.id and c.unit.kind != "item"]
+        if own:
+            chosen.append(max(own, key=lambda c: c.score))
+    return chosen
+
+
+def _score(
+    settings: Settings,
+    retrieval: Retrieval,
+    view: GenerationView,
+    embed: Callable[[list[str]], np.ndarray],
+    cands: list[Candidate],
+    vectors: np.ndarray,
+) -> None:
+    """A unit's score: cosine to the question (whole, and without the corpus's domain words),
+    IDF-weighted word overlap, and the rank of its passage."""
     query = retrieval.query
     # the focus (question minus corpus-wide words) comes from the user's own words: a
     # follow-up's new subject ("What about the salary?") must not drown in the context
@@ -260,8 +309,6 @@ def _choose_units(
             + settings.unit_overlap_weight * _overlap(view, q_tokens, cand.text)
             + settings.unit_rank_weight * rank
         )
-    short = len(q_tokens) <= 2
-    return _select(cands, settings, 2 if short else limit)
 
 
 def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator[Answer]:
@@ -281,7 +328,7 @@ def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator
         para: list[str] = []
         for m in members:
             text = render_unit(m, n)
-            if m.unit.kind == "list":
+            if m.unit.kind in ("list", "heading"):  # a block of its own
                 if para:
                     parts.append(" ".join(para))
                     para = []
