@@ -17,8 +17,8 @@ from .conftest import ROOT
 GATES = {
     "hit_at_5": 0.95,
     "mrr": 0.85,
-    "fact_recall": 0.85,
-    "fact_hit_rate": 0.80,
+    "fact_recall": 0.90,
+    "fact_hit_rate": 0.85,
     "decline_precision": 0.90,
     "decline_recall": 0.85,
     "answer_rate": 0.95,
