@@ -36,6 +36,7 @@ BENCHMARKS = {  # name -> (script, time limit in seconds)
     "query": ("bench_query.py", 2400),
     "memory": ("bench_memory.py", 1200),
     "startup": ("bench_startup.py", 900),
+    "judge": ("bench_judge.py", 600),
 }
 RESULTS = BENCH_DIR / "RESULTS.md"
 RAW_PREFIX = "<!-- raw results: "
@@ -283,6 +284,22 @@ def memory_section(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def judge_section(r: dict[str, Any]) -> list[str]:
+    return [
+        "## Grounding judge",
+        "",
+        f"The offline `GroundingJudge` on {r['answers']} real extractive answers (median "
+        f"{r['sentences_median']:.0f} sentences), each sentence against the passages it cites.",
+        "",
+        "| judge, fresh (nothing cached) | judge, passage vectors cached | floor: embedding the "
+        "same texts once | fresh / floor |",
+        "|---|---|---|---|",
+        f"| {r['fresh_p50_s'] * 1000:.1f} ms | {r['cached_p50_s'] * 1000:.1f} ms | "
+        f"{r['floor_p50_s'] * 1000:.1f} ms | {r['fresh_vs_floor']:.2f}x |",
+        "",
+    ]
+
+
 def startup_section(r: dict[str, Any]) -> list[str]:
     a, ui = r["ask"], r["ui"]
     out = [
@@ -416,6 +433,7 @@ def write_results(results: dict[str, Any], before: dict[str, Any], after_load: l
         "query": query_section,
         "memory": memory_section,
         "startup": startup_section,
+        "judge": judge_section,
     }
     for name, make in sections.items():
         r = results.get(name)

@@ -4,7 +4,6 @@ paraphrases it must let through, and its accuracy on the labelled judge cases.""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -237,18 +236,6 @@ def test_units_convert_and_numbers_normalize() -> None:
     assert check_numbers("You need 720 out of 1,000 and two hours [1].", passage) is None
     assert "unit differs" in (check_numbers("It lasts 2 years [1].", passage) or "")
     assert check_numbers("Growth runs 2024 to 2034 [1].", "growth over 2024-34") is None
-
-
-def test_judge_is_fast_enough_for_live_use(judge: GroundingJudge) -> None:
-    answer = (
-        "Incomplete or biased datasets can derail projects [1]. Familiarize yourself with "
-        "TensorFlow and PyTorch [2]. Salaries average $120,000–$150,000 annually in 2025 [3]."
-    )
-    judge.judge(answer, [DATA, TOOLS, SALARY])  # warm (passage vectors are cached after this)
-    start = time.perf_counter()
-    fresh = GroundingJudge(judge.embedder)
-    fresh.judge(answer, [DATA, TOOLS, SALARY])
-    assert time.perf_counter() - start < 1.0  # ~50 ms unloaded; generous for a busy CI machine
 
 
 # --- the labelled cases ------------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""The judges: `GroundingJudge` (offline: citation rules, the explicit rules, then MiniLM cosine
+combined with word coverage) and `LLMJudge` (a chat model, with the offline judge as fallback)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .claims import (
+    clauses,
+    passage_sentences,
+    quantities,
+    split_sentences,
+    strip_markers,
+)
+from .lexicon import (
+    _NO_CLAIM,
+)
+from .rules import (
+    check_entities,
+    check_list_items,
+    check_negation,
+    check_numbers,
+    check_reversal,
+    check_swapped_name,
+    coverage,
+)
+
+if TYPE_CHECKING:
+    from ..embed import Embedder
+
+
+_YES_NO = {"true": True, "yes": True, "supported": True, "false": False, "no": False,
+           "unsupported": False, "not supported": False}
+
+
+class SentenceVerdict(BaseModel):
+    text: str  # the sentence, citation markers included
+    citations: list[int]
+    supported: bool
+    score: float  # 0..1 support strength
+    reason: str
+
+
+class Judgement(BaseModel):
+    sentences: list[SentenceVerdict]
+
+    @property
+    def grounded(self) -> bool:
+        """True when there is something to judge and every sentence of it is supported."""
+        return bool(self.sentences) and all(s.supported for s in self.sentences)
+
+
+def citation_verdict(text: str, cites: list[int], n_contexts: int) -> SentenceVerdict | None:
+    """Rules on the markers alone: a claim needs a citation and a citation needs a source. A pure
+    lead-in ("Popular options include:", no numbers), a question or a decline needs none."""
+    claim = strip_markers(text)
+    if bad := [n for n in cites if not 1 <= n <= n_contexts]:
+        reason = f"cites [{bad[0]}] but only {n_contexts} source{'s' * (n_contexts != 1)}"
+        return SentenceVerdict(text=text, citations=cites, supported=False, score=0.0,
+                               reason=reason)
+    if not cites:
+        ok = (claim.endswith(":") and not quantities(claim)) or claim.endswith("?") or bool(
+            _NO_CLAIM.match(claim))
+        return SentenceVerdict(text=text, citations=[], supported=ok, score=float(ok),
+                               reason="no citation needed" if ok else "no citation")
+    return None
+
+
+class GroundingJudge:
+    """Offline judge: explicit rules first, then cosine (MiniLM) combined with word coverage."""
+
+    def __init__(self, embedder: Embedder | None = None, threshold: float = 0.5,
+                 clause_cosine: float = 0.55, clause_coverage: float = 0.5) -> None:
+        if embedder is None:
+            from ..config import Settings
+            from ..embed import Embedder as _Embedder
+
+            embedder = _Embedder(Settings())
+        self.embedder, self.threshold = embedder, threshold
+        self.clause_cosine, self.clause_coverage = clause_cosine, clause_coverage
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _embed(self, claims: list[str], passages: list[str]) -> None:
+        """One batch for everything not seen before; passage sentences recur across calls."""
+        texts = {*claims, *(c for x in claims for c in clauses(x)),
+                 *(s for p in passages for s in passage_sentences(p))}
+        todo = sorted(t for t in texts if t not in self._vectors)
+        if len(self._vectors) > 20000:
+            self._vectors.clear()
+        if todo:
+            self._vectors.update(zip(todo, self.embedder.embed(todo), strict=True))
+
+    def _best(self, text: str, sents: list[str]) -> tuple[float, str]:
+        if not sents:
+            return 0.0, ""
+        sims = np.stack([self._vectors[s] for s in sents]) @ self._vectors[text]
+        return float(sims.max()), sents[int(sims.argmax())]
+
+    def judge_sentence(self, sentence: str, passages: list[str]) -> SentenceVerdict:
+        """Judge one sentence against the passages it cites (citation rules are `judge`'s)."""
+        self._embed([strip_markers(sentence)], passages)
+        return self._content_verdict(sentence, [], passages)
+
+    def _content_verdict(self, text: str, cites: list[int], passages: list[str]) -> SentenceVerdict:
+        claim, joined = strip_markers(text), "\n".join(passages)
+        sents = [s for p in passages for s in passage_sentences(p)]
+        cos, cov = self._best(claim, sents)[0], coverage(claim, joined)[0]
+        score = round(float(np.clip(0.5 * cos + 0.5 * cov, 0, 1)), 3)
+
+        def verdict(ok: bool, reason: str) -> SentenceVerdict:
+            shown = score if ok else min(score, self.threshold - 0.01)
+            return SentenceVerdict(text=text, citations=cites, supported=ok, score=shown,
+                                   reason=reason)
+
+        if reason := (check_numbers(claim, joined) or check_entities(claim, joined)
+                      or check_list_items(claim, joined)):
+            return verdict(False, reason)
+        for clause in clauses(claim) or [claim]:
+            ccos, best = self._best(clause if clause in self._vectors else claim, sents)
+            ccov, missing = coverage(clause, joined)
+            if len(missing) >= 2 and ccov < self.clause_coverage and ccos < self.clause_cosine:
+                return verdict(False, f"unsupported clause: '{clause}'")
+            if reason := check_negation(clause, joined) or check_reversal(clause, best, joined):
+                return verdict(False, reason)
+            if reason := check_swapped_name(clause, joined):
+                return verdict(False, reason)
+        if score >= self.threshold:
+            return verdict(True, "supported")
+        return verdict(False, f"weak support ({score:.2f})")
+
+    def judge(self, answer: str, contexts: list[str]) -> Judgement:
+        """Judge every sentence of `answer`; [n] refers to contexts[n-1]."""
+        units = split_sentences(answer)
+        verdicts = [citation_verdict(t, c, len(contexts)) for t, c in units]
+        todo = [(i, [contexts[n - 1] for n in units[i][1]]) for i, v in enumerate(verdicts)
+                if v is None]
+        self._embed([strip_markers(units[i][0]) for i, _ in todo],
+                    [p for _, ps in todo for p in ps])
+        for i, passages in todo:
+            verdicts[i] = self._content_verdict(units[i][0], units[i][1], passages)
+        return Judgement(sentences=[v for v in verdicts if v is not None])
+
+
+_LLM_PROMPT = """You check a career-advice answer against its sources. For each numbered \
+sentence, decide whether the passages it cites state everything it says: every number, unit, \
+name, negation and clause. A paraphrase is fine; anything added, changed or reversed is not.
+Reply with JSON only: [{"i": <sentence number>, "supported": true|false, "reason": "<short>"}]"""
+
+
+class LLMJudge:
+    """Ask a LangChain chat model to verify each cited sentence. Citation rules stay offline, and
+    a sentence the model gives no usable verdict on is judged by the offline judge."""
+
+    def __init__(self, chat_model: Any, fallback: GroundingJudge | None = None) -> None:
+        self.chat_model, self._fallback = chat_model, fallback
+
+    @property
+    def fallback(self) -> GroundingJudge:
+        if self._fallback is None:
+            self._fallback = GroundingJudge()
+        return self._fallback
+
+    def judge(self, answer: str, contexts: list[str]) -> Judgement:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        units = split_sentences(answer)
+        verdicts = [citation_verdict(t, c, len(contexts)) for t, c in units]
+        todo = [i for i, v in enumerate(verdicts) if v is None]
+        parsed: dict[int, dict[str, Any]] = {}
+        note = "unusable LLM output"
+        if todo:
+            body = "\n\n".join(f"Sentence {i + 1}: {strip_markers(units[i][0])}\n" + "\n".join(
+                f"  [{n}] {contexts[n - 1]}" for n in units[i][1]) for i in todo)
+            try:
+                reply = self.chat_model.invoke([SystemMessage(_LLM_PROMPT), HumanMessage(body)])
+                parsed = parse_llm_verdicts(getattr(reply, "content", reply), [i + 1 for i in todo])
+            except Exception as exc:  # any model failure means: judge offline
+                note = f"LLM failed: {type(exc).__name__}"
+        for i in todo:
+            text, cites = units[i]
+            if (got := parsed.get(i + 1)) is not None:
+                ok = got["supported"]
+                verdicts[i] = SentenceVerdict(text=text, citations=cites, supported=ok,
+                                              score=float(ok), reason=f"llm: {got['reason']}")
+            else:
+                v = self.fallback.judge_sentence(text, [contexts[n - 1] for n in cites])
+                update = {"citations": cites, "reason": f"{v.reason} (offline: {note})"}
+                verdicts[i] = v.model_copy(update=update)
+        return Judgement(sentences=[v for v in verdicts if v is not None])
+
+
+def parse_llm_verdicts(content: Any, numbers: list[int]) -> dict[int, dict[str, Any]]:
+    """Lenient: the first JSON list or object of dicts anywhere in the reply (code fences, prose
+    around it, an object wrapping the list); "yes"/"no" for booleans; list order without numbers."""
+    if isinstance(content, list):  # content parts
+        content = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    text, data = str(content), None
+    for m in re.finditer(r"[\[{]", text):
+        try:
+            data = json.JSONDecoder().raw_decode(text, m.start())[0]
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            data = next((v for v in data.values() if isinstance(v, list)), [data])
+        if isinstance(data, list) and any(isinstance(d, dict) for d in data):
+            break
+        data = None
+    out: dict[int, dict[str, Any]] = {}
+    for k, item in enumerate(d for d in data or [] if isinstance(d, dict)):
+        flag = next((item[k] for k in ("supported", "grounded", "verdict") if k in item), None)
+        if isinstance(flag, str):
+            flag = _YES_NO.get(flag.strip().lower())
+        n_text = str(item.get("i", item.get("index", item.get("sentence", ""))))
+        n = int(n_text) if n_text.isdigit() else numbers[k] if k < len(numbers) else None
+        if isinstance(flag, bool) and n in numbers:
+            reason = str(item.get("reason", "")).strip()[:200]
+            reason = reason or ("supported" if flag else "not supported")
+            out[n] = {"supported": flag, "reason": reason}
+    return out
