@@ -242,7 +242,7 @@ def test_how_to_questions_get_the_guides_numbered_steps(advisor: Advisor, questi
     corpus_text = (CORPUS / "ai-project-manager-guide.md").read_text()
     for step in STEPS:
         # the step is quoted from its own passage, and the passage marks it as used
-        line = next(ln for ln in answer.answer.splitlines() if ln.startswith(step))
+        line = next(ln for ln in answer.answer.splitlines() if ln.startswith(f"**{step}**"))
         n = int(re.search(r"\[(\d+)\]$", line).group(1))
         cite = answer.citations[n - 1]
         assert cite.section.endswith(step) and step in cite.text

@@ -104,6 +104,15 @@ def test_split_sentences_list_lines_and_lead_in() -> None:
     ]
 
 
+def test_split_sentences_ignores_bold() -> None:
+    """Markdown emphasis is formatting: "**1. Gain AI Expertise** [2]" is one cited claim."""
+    answer = "**1. Gain AI Expertise** [2]\n\nThe **PMP** exam has 180 questions. [1]"
+    assert split_sentences(answer) == [
+        ("Gain AI Expertise [2]", [2]),
+        ("The PMP exam has 180 questions. [1]", [1]),
+    ]
+
+
 def test_split_sentences_marker_after_sentence_end() -> None:
     answer = "Salaries average $120,000 in 2025. [1] The PMP exam has 180 questions [2]. Done here."
     assert split_sentences(answer) == [

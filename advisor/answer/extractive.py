@@ -167,8 +167,8 @@ def _cite_sentences(text: str, n: int) -> str:
 
 def render_unit(c: Candidate, n: int) -> str:
     """A unit as answer text: sentences inline, lists as lists; every sentence gets `[n]`."""
-    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it
-        return f"{_SPACE.sub(' ', c.text).strip()} [{n}]"
+    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it, in bold
+        return f"**{_SPACE.sub(' ', c.text).strip()}** [{n}]"
     if c.unit.kind != "list":
         return _cite_sentences(c.text, n)
     lines = [ln for ln in c.text.splitlines() if ln.strip()]

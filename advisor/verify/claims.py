@@ -12,6 +12,7 @@ from .lexicon import (
     _BULLET,
     _CLAUSES,
     _DURATIONS,
+    _EMPHASIS,
     _LEADING_MARKERS,
     _MARKER,
     _MULTIPLIERS,
@@ -53,7 +54,7 @@ def split_sentences(answer: str) -> list[tuple[str, list[int]]]:
     ("... 2025. [1] Next") belongs to the sentence before it."""
     out: list[str] = []
     for line in answer.splitlines():
-        line = _BULLET.sub("", line).strip()
+        line = _BULLET.sub("", _EMPHASIS.sub("", line)).strip()
         for piece in _SEGMENTER.segment(line) if line else []:
             piece = piece.strip()
             if (lead := _LEADING_MARKERS.match(piece)) and out:

@@ -13,6 +13,7 @@ _SEGMENTER = pysbd.Segmenter(language="en", clean=False)
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+_EMPHASIS = re.compile(r"\*\*|__")  # Markdown bold: formatting, not words
 _TOKEN = re.compile(
     r"(?P<num>[$€£]?(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?P<k>[kK]\b)?(?P<pct>\s?%)?)"
     r"|(?P<word>[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?)|(?P<punct>[^\sA-Za-z0-9])")
