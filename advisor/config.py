@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     unit_rank_weight: float = Field(
         0.15, description="Extractive: bonus for units of higher-ranked passages."
     )
+    unit_summary_penalty: float = Field(
+        0.2,
+        description="Extractive: penalty for units of a document's lead, introduction or "
+        "conclusion, which restate it in general words.",
+    )
     unit_redundancy_weight: float = Field(
         0.3,
         description="Extractive: penalty on a unit's closeness to units already chosen (MMR).",

@@ -13,6 +13,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,11 @@ class GenerationView:
             embedding_function=embeddings,
             create_collection_if_not_exists=False,
         )
+
+    @cached_property
+    def sectioned_docs(self) -> set[str]:
+        """Documents with headings (their text before the first heading is a lead)."""
+        return {c.doc_id for c in self.chunks if c.section}
 
     def without_common_words(self, query: str) -> str:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):

@@ -254,3 +254,21 @@ def test_other_questions_do_not_get_the_steps(advisor: Advisor) -> None:
     assert STEPS[0] not in advisor.ask("How do I get started with the PMP?").answer
     assert STEPS[0] not in advisor.ask("What does an AI project manager do?").answer
     assert advisor.ask("How do I become a registered nurse?").declined
+
+
+def test_a_documents_lead_and_conclusion_give_way_to_its_body(advisor: Advisor) -> None:
+    """General restatements (the guide's opening, its conclusion) match every question a
+    little; the role's own description answers "what does ... do" without them."""
+    from advisor.answer.extractive import _is_summary
+
+    view = advisor.searcher.view()
+    guide = [c for c in view.chunks if c.doc_id == "ai-project-manager-guide"]
+    assert _is_summary(next(c for c in guide if not c.section), view)
+    assert _is_summary(next(c for c in guide if c.section == "Conclusion"), view)
+    assert not _is_summary(next(c for c in guide if c.section.endswith("Technical Skills")), view)
+    # a document without any heading has no lead to tell apart
+    plain = guide[0].model_copy(update={"doc_id": "notes-without-headings", "section": ""})
+    assert not _is_summary(plain, view)
+
+    answer = advisor.ask("What does an AI project manager do?").answer
+    assert "Team Leadership" in answer and "revolutionizing" not in answer

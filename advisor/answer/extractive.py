@@ -98,6 +98,19 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
     return shown
 
 
+_SUMMARY = re.compile(r"^(?:conclusions?|summary|introduction|overview|final thoughts)$", re.I)
+
+
+def _is_summary(chunk: Chunk, view: GenerationView) -> bool:
+    """The lead before a document's first heading, or its introduction or conclusion: they
+    restate the document in general words that match every question a little. (A document
+    without headings has no lead to tell apart.)"""
+    last = chunk.section.rsplit(" > ", 1)[-1].strip()
+    if not last:
+        return chunk.doc_id in view.sectioned_docs
+    return bool(_SUMMARY.match(last))
+
+
 def _redundancy(c: Candidate, chosen: list[Candidate]) -> float:
     """Closest cosine to a unit already chosen (maximal marginal relevance): three sentences
     of one introduction say one thing three times."""
@@ -308,6 +321,7 @@ def _score(
             float(sim)
             + settings.unit_overlap_weight * _overlap(view, q_tokens, cand.text)
             + settings.unit_rank_weight * rank
+            - settings.unit_summary_penalty * _is_summary(cand.chunk, view)
         )
 
 
