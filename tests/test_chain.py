@@ -272,3 +272,11 @@ def test_a_documents_lead_and_conclusion_give_way_to_its_body(advisor: Advisor) 
 
     answer = advisor.ask("What does an AI project manager do?").answer
     assert "Team Leadership" in answer and "revolutionizing" not in answer
+
+
+def test_faq_answers_are_quoted_under_their_question(advisor: Advisor) -> None:
+    answer = advisor.ask("Will AI project management still be a good career in the future?")
+    assert "**Is this career future-proof?**" in answer.answer, answer.answer
+    faq = next(c for c in answer.citations if c.section.endswith("future-proof?"))
+    assert any(faq.text[a:b] == "Is this career future-proof?" for a, b in faq.used)
+    assert "Absolutely." in answer.answer  # the reply that needs its question

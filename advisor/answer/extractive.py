@@ -253,7 +253,23 @@ class ExtractiveGenerator:
         if not chosen:
             yield declined_answer(question, view, self.name)
             return
-        yield from assemble(question, chosen, self.name)
+        yield from assemble(question, _with_faq_questions(chosen), self.name)
+
+
+def _with_faq_questions(chosen: list[Candidate]) -> list[Candidate]:
+    """An FAQ answer ("Not extensively, but ...") is quoted under its question, which the
+    passage holds as its heading: alone it would not say what it answers."""
+    out = list(chosen)
+    seen: set[str] = set()
+    for c in chosen:
+        if c.chunk.id in seen or not c.chunk.section.rstrip().endswith("?"):
+            continue
+        seen.add(c.chunk.id)
+        unit = outline.heading_unit(c.chunk, keep_number=False)
+        if unit is not None:
+            text = c.chunk.text[unit.start - c.chunk.start : unit.end - c.chunk.start]
+            out.append(Candidate(c.hit_rank, c.chunk, unit, -1, text))
+    return out
 
 
 def _choose_units(

@@ -28,6 +28,7 @@ PROCEDURE = re.compile(
     re.I,
 )
 _NUMBERED = re.compile(r"^\d+[.)]\s+\S")
+_NUMBER = re.compile(r"\d+[.)]\s+")
 _HEADING_LINE = re.compile(r"\A(#{1,6}[ \t]+)(\S[^\n]*?)[ \t#]*(?:\n|\Z)")
 MIN_STEPS = 2
 MIN_SIMILARITY = 0.6  # question to section heading; "How do I become ..." scores ~0.9
@@ -101,8 +102,17 @@ def _outlines(view: GenerationView) -> dict[tuple[str, str], list[Step]]:
 
 
 def _step(chunk: Chunk) -> Step | None:
+    heading = heading_unit(chunk)
+    return Step(chunk, heading) if heading else None
+
+
+def heading_unit(chunk: Chunk, keep_number: bool = True) -> Unit | None:
+    """The heading line a chunk starts with, as a quotable unit (offsets in the document);
+    `keep_number=False` leaves out a leading "2. "."""
     m = _HEADING_LINE.match(chunk.text)
     if not m:
         return None
-    start = chunk.start + m.start(2)
-    return Step(chunk, Unit(start=start, end=start + len(m.group(2)), kind="heading"))
+    start, end = chunk.start + m.start(2), chunk.start + m.end(2)
+    if not keep_number and (number := _NUMBER.match(m.group(2))):
+        start += number.end()
+    return Unit(start=start, end=end, kind="heading")
