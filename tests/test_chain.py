@@ -280,3 +280,5 @@ def test_faq_answers_are_quoted_under_their_question(advisor: Advisor) -> None:
     faq = next(c for c in answer.citations if c.section.endswith("future-proof?"))
     assert any(faq.text[a:b] == "Is this career future-proof?" for a, b in faq.used)
     assert "Absolutely." in answer.answer  # the reply that needs its question
+    # a section title that is a question is not an FAQ
+    assert "**What Does" not in advisor.ask("What does an AI project manager do?").answer

@@ -256,13 +256,22 @@ class ExtractiveGenerator:
         yield from assemble(question, _with_faq_questions(chosen), self.name)
 
 
+_NUMBERED_QUESTION = re.compile(r"^\d+[.)]\s")  # "2. What certifications should I pursue?"
+_REPLY = re.compile(
+    r"^\W*(?:yes|no|not|absolutely|definitely|certainly|sure|of course|it depends)\b", re.I
+)
+
+
 def _with_faq_questions(chosen: list[Candidate]) -> list[Candidate]:
     """An FAQ answer ("Not extensively, but ...") is quoted under its question, which the
-    passage holds as its heading: alone it would not say what it answers."""
+    passage holds as its heading: alone it would not say what it answers. A section title that
+    happens to be a question ("What Does an AI Project Manager Do?") is not an FAQ."""
     out = list(chosen)
     seen: set[str] = set()
     for c in chosen:
-        if c.chunk.id in seen or not c.chunk.section.rstrip().endswith("?"):
+        heading = c.chunk.section.rsplit(" > ", 1)[-1].strip()
+        faq = heading.endswith("?") and (_NUMBERED_QUESTION.match(heading) or _REPLY.match(c.text))
+        if c.chunk.id in seen or not faq:
             continue
         seen.add(c.chunk.id)
         unit = outline.heading_unit(c.chunk, keep_number=False)
