@@ -58,9 +58,16 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# where a sentence might end inside a span: end punctuation followed by a space, or a line break
+_MAYBE_BOUNDARY = re.compile(r"[.!?…;:]['\"’”)\]]*\s|\n")
+
+
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans (absolute offsets) of `text[start:end]`. A fragment of fewer than four
     words ("Absolutely.") joins the next sentence: quoted alone it would mean nothing."""
+    s, e = _trim(text, start, end)
+    if not _MAYBE_BOUNDARY.search(text, s, max(s, e - 1)):
+        return [(s, e)] if e > s else [(start, end)]  # one sentence: pysbd is slow, skip it
     spans: list[tuple[int, int]] = []
     carry: int | None = None
     for seg in segmenter().segment(text[start:end]):

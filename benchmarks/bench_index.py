@@ -20,7 +20,7 @@ process's CPU time (which other processes on a shared machine disturb less).
 It also times the build's non-embedding stages alone (load + split; the Chroma writes of
 `_add_chunks`, replaying the vectors) so the overhead over the floor can be attributed.
 
-    python benchmarks/bench_index.py [--rounds-small 3] [--rounds-large 1]
+    python benchmarks/bench_index.py [--rounds-small 3] [--rounds-large 3]
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def one_corpus(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds-small", type=int, default=3)
-    parser.add_argument("--rounds-large", type=int, default=1)
+    parser.add_argument("--rounds-large", type=int, default=3)
     args = parser.parse_args()
 
     import torch
