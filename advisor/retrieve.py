@@ -31,6 +31,7 @@ from .tables import Tables
 from .types import Chunk, Hit, Retrieval
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
+_BECOME = re.compile(r"\bbecom(?:e|es|ing)\s+(?:a|an)\s+([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,2})")
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*(\w+)")
 
 
@@ -93,6 +94,18 @@ class LexicalIndex:
             if tokens and not tokens & self.df.keys():  # a stop word ("What") is no name
                 unknown.append(name)
         return unknown
+
+    def unknown_role(self, text: str) -> list[str]:
+        """The job in "become a licensed electrician" when no chunk mentions it: a question
+        about another career, which a lower-case word hides from the name check."""
+        found = []
+        for m in _BECOME.finditer(text):
+            words = m.group(1).split()
+            cut = next((i for i, w in enumerate(words) if w.lower() in STOPWORDS), len(words))
+            tokens = set(self.tokenize([words[cut - 1]])[0]) if cut else set()
+            if tokens and not tokens & self.df.keys():
+                found.append(words[cut - 1])
+        return found
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
@@ -244,7 +257,7 @@ class Searcher:
             for cid in top
         ]
         best = max(dense.values(), default=0.0)
-        unknown = view.lexical.unknown_names(query)
+        unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
         # an acronym no document mentions (CISSP, PMI-ACP) names something the corpus lacks
         unknown_acronym = any(w.isupper() for w in unknown)
         answerable = not unknown_acronym and (

@@ -282,3 +282,21 @@ def test_faq_answers_are_quoted_under_their_question(advisor: Advisor) -> None:
     assert "Absolutely." in answer.answer  # the reply that needs its question
     # a section title that is a question is not an FAQ
     assert "**What Does" not in advisor.ask("What does an AI project manager do?").answer
+
+
+@pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        # another career, named in lower case: the name check cannot see it, the role check can
+        ("How do I become a licensed electrician?", True),
+        ("I'm thinking of becoming a pharmacist. What education path would I need?", True),
+        ("what does it take to become a registered nurse?", True),
+        # roles the documents do talk about
+        ("How do I become an AI project manager?", False),
+        ("Should I become a Scrum Master first?", False),
+    ],
+)
+def test_questions_about_another_career_are_declined(
+    advisor: Advisor, question: str, declined: bool
+) -> None:
+    assert advisor.ask(question).declined is declined
