@@ -276,9 +276,15 @@ def _with_faq_questions(chosen: list[Candidate]) -> list[Candidate]:
         seen.add(c.chunk.id)
         unit = outline.heading_unit(c.chunk, keep_number=False)
         if unit is not None:
-            text = c.chunk.text[unit.start - c.chunk.start : unit.end - c.chunk.start]
-            out.append(Candidate(c.hit_rank, c.chunk, unit, -1, text))
+            out.append(_heading(c.hit_rank, c.chunk, unit))
     return out
+
+
+def _heading(rank: int, chunk: Chunk, unit: Unit) -> Candidate:
+    """A heading line of a passage as a quotable candidate (it comes before the passage's
+    sentences)."""
+    text = chunk.text[unit.start - chunk.start : unit.end - chunk.start]
+    return Candidate(rank, chunk, unit, -1, text)
 
 
 def _choose_units(
@@ -310,9 +316,7 @@ def _step_units(
     _score(settings, step_retrieval, view, embed, cands, vectors)
     chosen: list[Candidate] = []
     for i, step in enumerate(steps):
-        offset = step.chunk.start
-        text = step.chunk.text[step.heading.start - offset : step.heading.end - offset]
-        chosen.append(Candidate(i, step.chunk, step.heading, -1, text))
+        chosen.append(_heading(i, step.chunk, step.heading))
         own = [c for c in cands if c.chunk.id == step.chunk.id and c.unit.kind != "item"]
         if own:
             chosen.append(max(own, key=lambda c: c.score))
