@@ -88,12 +88,7 @@ class LexicalIndex:
         words = [w for w in _NAME.findall(text) if w not in starts]
         # two-letter acronyms (PM, UX, US) are too ambiguous to decide anything on
         names = [w for w in words if len(w.rstrip("s")) > 2]
-        unknown = []
-        for name in names:
-            tokens = set(self.tokenize([name])[0])
-            if tokens and not tokens & self.df.keys():  # a stop word ("What") is no name
-                unknown.append(name)
-        return unknown
+        return [name for name in names if self._unknown(name)]
 
     def unknown_role(self, text: str) -> list[str]:
         """The job in "become a licensed electrician" when no chunk mentions it: a question
@@ -102,10 +97,14 @@ class LexicalIndex:
         for m in _BECOME.finditer(text):
             words = m.group(1).split()
             cut = next((i for i, w in enumerate(words) if w.lower() in STOPWORDS), len(words))
-            tokens = set(self.tokenize([words[cut - 1]])[0]) if cut else set()
-            if tokens and not tokens & self.df.keys():
+            if cut and self._unknown(words[cut - 1]):
                 found.append(words[cut - 1])
         return found
+
+    def _unknown(self, word: str) -> bool:
+        """No chunk has any of the word's tokens (a stop word, which has none, is not unknown)."""
+        tokens = set(self.tokenize([word])[0])
+        return bool(tokens) and not tokens & self.df.keys()
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
@@ -158,8 +157,10 @@ class GenerationView:
     def without_common_words(self, query: str) -> str:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):
         otherwise those words decide which passage looks most similar."""
+        words = query.split()
+        tokens = self.lexical.tokenize(words) if words else []
         common = self.common_words
-        kept = " ".join(w for w in query.split() if not set(self.lexical.tokenize([w])[0]) & common)
+        kept = " ".join(w for w, t in zip(words, tokens, strict=True) if not set(t) & common)
         # nothing but stop words left ("Why bother getting at all?"): the question itself
         return kept if self.lexical.tokenize([kept])[0] else query
 

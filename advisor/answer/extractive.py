@@ -64,13 +64,14 @@ def _fetch_units(view: GenerationView, hits: list[Hit]) -> tuple[list[Candidate]
     return cands, vectors
 
 
-def _overlap(view: GenerationView, q_tokens: list[str], text: str) -> float:
-    if not q_tokens:
-        return 0.0
-    unit_tokens = set(view.lexical.tokenize([text])[0])
+def _overlaps(view: GenerationView, q_tokens: list[str], texts: list[str]) -> list[float]:
+    """IDF-weighted share of the question's words in each text (one tokenizer call for all)."""
     weights = {t: view.lexical.idf(t) for t in set(q_tokens)}
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in unit_tokens) / total if total else 0.0
+    if not total or not texts:
+        return [0.0] * len(texts)
+    present = [set(tokens) for tokens in view.lexical.tokenize(texts)]
+    return [sum(w for t, w in weights.items() if t in words) / total for words in present]
 
 
 def clean(text: str) -> str:
@@ -343,12 +344,13 @@ def _score(
     q_full = q_vectors[0] if len(texts) == 2 else (q_vectors[0] + q_vectors[2]) / 2
     q_tokens = view.lexical.tokenize([query])[0]
     cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
-    for cand, sim, vector in zip(cands, cos, vectors, strict=True):
+    overlaps = _overlaps(view, q_tokens, [c.text for c in cands])
+    for cand, sim, vector, overlap in zip(cands, cos, vectors, overlaps, strict=True):
         cand.vector = vector
         rank = (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
         cand.score = (
             float(sim)
-            + settings.unit_overlap_weight * _overlap(view, q_tokens, cand.text)
+            + settings.unit_overlap_weight * overlap
             + settings.unit_rank_weight * rank
             - settings.unit_summary_penalty * _is_summary(cand.chunk, view)
         )
