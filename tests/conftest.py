@@ -7,7 +7,9 @@ read-only; tests that change an index build their own under `tmp_path`.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +59,36 @@ def external_docs() -> Path:
     if not EXTERNAL_DOCS.is_dir():
         pytest.skip(f"{EXTERNAL_DOCS} is not present (it sits beside the clone in CI)")
     return EXTERNAL_DOCS
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_ui(advisor: Any, **queue: Any) -> Any:
+    """The chat UI of `advisor` on a free loopback port, in this process; `app.close()` stops it."""
+    from advisor.ui import CSS, create_app
+
+    app = create_app(advisor)
+    app.queue(default_concurrency_limit=advisor.settings.ui_concurrency, **queue)
+    app.launch(
+        server_name="127.0.0.1",
+        server_port=free_port(),
+        prevent_thread_lock=True,
+        show_error=False,
+        quiet=True,
+        css=CSS,
+    )
+    return app
+
+
+@pytest.fixture(scope="module")
+def ui_advisor(advisor: Any, corpus_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """The session's advisor (same index and models), with a feedback file of its own."""
+    from advisor import Advisor
+
+    fields = corpus_settings.model_dump() | {"index_dir": tmp_path_factory.mktemp("ui-index")}
+    return Advisor(Settings(**fields), embedder=advisor.embedder, store=advisor.store)

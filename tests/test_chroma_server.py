@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,21 +15,16 @@ import pytest
 
 from advisor import Advisor, Settings
 
+from .conftest import free_port
 from .test_index import DOCS
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_url(tmp_path: Path) -> Iterator[str]:
     exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     proc = subprocess.Popen(
         [
@@ -97,7 +91,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path, embedder) -> None:
     from advisor.errors import AdvisorError
 
     adv = Advisor(
-        Settings(index_dir=tmp_path / "s", chroma_url=f"http://127.0.0.1:{_free_port()}"),
+        Settings(index_dir=tmp_path / "s", chroma_url=f"http://127.0.0.1:{free_port()}"),
         embedder=embedder,
     )
     with pytest.raises(AdvisorError, match="127.0.0.1"):

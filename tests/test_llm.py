@@ -7,7 +7,6 @@ is fixed) so that verification, citation clean-up and fault handling can be asse
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from langchain_core.messages import AIMessage
 from advisor import Advisor, LLMError, Settings
 from advisor.answer.llm import make_llm, sentences_of
 from advisor.errors import ConfigError
+
+from .conftest import free_port
 
 SALARY = "What salary can an AI project manager expect?"
 
@@ -105,12 +106,6 @@ def test_sentences_stream_as_they_complete() -> None:
 
 
 # --- real endpoints that fail ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Endpoint:

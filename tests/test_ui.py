@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 from advisor import Advisor, Answer, Citation, Settings
 from advisor.errors import ConfigError
 from advisor.feedback import export_eval_cases, read_feedback
-from advisor.ui import APOLOGY, CSS, create_app, parse_auth, render_answer, user_markdown
+from advisor.ui import APOLOGY, create_app, parse_auth, render_answer, user_markdown
 
-from .conftest import CITATION_FIELDS
+from .conftest import CITATION_FIELDS, free_port, serve_ui
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -27,32 +26,9 @@ CERTS = "What certifications should I consider?"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def ui_advisor(advisor: Advisor, corpus_settings: Settings, tmp_path_factory) -> Advisor:
-    """The session's advisor (same index and models), with a feedback file of its own."""
-    fields = corpus_settings.model_dump() | {"index_dir": tmp_path_factory.mktemp("ui-index")}
-    return Advisor(Settings(**fields), embedder=advisor.embedder, store=advisor.store)
-
-
 @pytest.fixture(scope="module")
 def app(ui_advisor: Advisor) -> Iterator[Any]:
-    settings = ui_advisor.settings
-    app = create_app(ui_advisor)
-    app.queue(default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_max_queue)
-    app.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        show_error=False,
-        quiet=True,
-        css=CSS,
-    )
+    app = serve_ui(ui_advisor, max_size=ui_advisor.settings.ui_max_queue)
     yield app
     app.close()
 

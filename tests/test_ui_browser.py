@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ import pytest
 
 from advisor import Advisor, Answer, Settings
 from advisor.feedback import read_feedback
-from advisor.ui import CSS, create_app
+
+from .conftest import serve_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -50,26 +50,6 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(advisor: Advisor) -> Any:
-    app = create_app(advisor)
-    app.queue(default_concurrency_limit=advisor.settings.ui_concurrency)
-    app.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        show_error=False,
-        quiet=True,
-        css=CSS,
-    )
-    return app
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
@@ -85,15 +65,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def ui_advisor(advisor: Advisor, corpus_settings: Settings, tmp_path_factory) -> Advisor:
-    """The session's advisor (same index and models), with a feedback file of its own."""
-    fields = corpus_settings.model_dump() | {"index_dir": tmp_path_factory.mktemp("ui-index")}
-    return Advisor(Settings(**fields), embedder=advisor.embedder, store=advisor.store)
-
-
-@pytest.fixture(scope="module")
 def url(ui_advisor: Advisor) -> Iterator[str]:
-    app = serve(ui_advisor)
+    app = serve_ui(ui_advisor)
     yield app.local_url
     app.close()
 
@@ -214,7 +187,7 @@ def test_html_in_a_document_is_shown_as_text_and_never_runs(
     (corpus / "interviews.md").write_text(EVIL_DOC, encoding="utf-8")
     evil = Advisor(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     evil.index()
-    app = serve(evil)
+    app = serve_ui(evil)
     page = browser.new_page()
     try:
         page.goto(app.local_url)

@@ -30,7 +30,8 @@ import pytest
 from advisor import Advisor, Settings
 from advisor.feedback import record_feedback
 
-from .test_ui import CORPUS, SALARY, free_port
+from .conftest import free_port
+from .test_ui import CORPUS, SALARY
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
