@@ -14,15 +14,16 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _stats import free_port, median, percentile, ratio  # noqa: F401 (re-exported)
 
 from advisor.config import OFFLINE_ENV
 
@@ -42,25 +43,7 @@ os.environ.pop("ADVISOR_LLM", None)  # always the default (extractive) generator
 RESULT_PREFIX = "BENCH-RESULT "
 
 
-# --- statistics -----------------------------------------------------------------------------
-def percentile(values: Sequence[float], p: float) -> float:
-    """Linear-interpolation percentile (p in 0..100), like numpy's default."""
-    xs = sorted(values)
-    if not xs:
-        return float("nan")
-    pos = (len(xs) - 1) * p / 100
-    lo, hi = int(pos), min(int(pos) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
+# --- statistics (from _stats, re-exported) -------------------------------------------------
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 

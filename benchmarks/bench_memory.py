@@ -31,6 +31,7 @@ from _common import (
     child_env,
     emit,
     fmt_s,
+    free_port,
     header,
     line,
     questions,
@@ -41,7 +42,7 @@ from _common import (
     work_dir,
 )
 from _synthetic import synthetic_index
-from bench_startup import build_default_index, free_port, wait_for_answer
+from bench_startup import build_default_index, wait_for_answer
 
 SIZE = 100_000
 

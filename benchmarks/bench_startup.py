@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from _common import (
     child_env,
     emit,
     fmt_s,
+    free_port,
     header,
     line,
     median,
@@ -39,12 +39,6 @@ from _common import (
 )
 
 QUESTION = "What salary can an AI project manager expect?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_default_index(index_dir: Path) -> None:

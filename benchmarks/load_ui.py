@@ -49,18 +49,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _stats import free_port, percentile
+
+from advisor.config import OFFLINE_ENV
+
 REPO = Path(__file__).resolve().parent.parent
 ADVISOR_CLI = str(Path(sys.executable).with_name("advisor"))
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-}
 os.environ.update(OFFLINE_ENV)
 
 FIRST_QUESTIONS = [
@@ -96,23 +90,7 @@ def conversation(session: int, turns: int) -> list[str]:
     return [FIRST_QUESTIONS[i]] + [FOLLOW_UPS[(i + k) % len(FOLLOW_UPS)] for k in range(turns - 1)]
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Linear-interpolation percentile (p in 0..100), like numpy's default."""
-    xs = sorted(values)
-    if not xs:
-        return float("nan")
-    pos = (len(xs) - 1) * p / 100
-    lo, hi = int(pos), min(int(pos) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
 # --- the server -------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def require_loopback(url: str) -> str:
     """`url` normalised with a trailing slash; refuses anything but a loopback http URL."""
     parts = urllib.parse.urlsplit(url)
