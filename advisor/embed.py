@@ -54,6 +54,8 @@ class Embedder:
         self.onnx_path = (
             _onnx_path(self.path, settings.cache_dir) if settings.onnx_queries else None
         )
+        self._onnx_encoder: _OnnxEncoder | None = None
+        self._onnx_tried = False
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
@@ -142,16 +144,18 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def _onnx(self) -> _OnnxEncoder | None:
+        """The ONNX encoder, loaded on first use; None without a (usable) export."""
         with self._load_lock:
-            if "_onnx_encoder" not in self.__dict__:
-                encoder = None
+            if not self._onnx_tried:
+                self._onnx_tried = True
                 if self.onnx_path is not None and self.onnx_path.is_file():
                     try:
-                        encoder = _OnnxEncoder(self.onnx_path, self.path, self.max_tokens)
+                        self._onnx_encoder = _OnnxEncoder(
+                            self.onnx_path, self.path, self.max_tokens
+                        )
                     except Exception as exc:  # a damaged export: PyTorch still works
                         log.warning("Not using the ONNX export %s: %s", self.onnx_path, exc)
-                self.__dict__["_onnx_encoder"] = encoder
-            return self.__dict__["_onnx_encoder"]
+            return self._onnx_encoder
 
     def ensure_onnx(self) -> bool:
         """Write the ONNX export of the model if it is missing (needs torch and `onnx`; about
@@ -172,7 +176,7 @@ class Embedder:
             log.warning("Could not write the ONNX export of the embedding model: %s", exc)
             return False
         with self._load_lock:
-            self.__dict__.pop("_onnx_encoder", None)
+            self._onnx_tried = False  # look again: the export exists now
         return True
 
     def embed_query(self, text: str) -> list[float]:
