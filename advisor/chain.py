@@ -121,6 +121,11 @@ def _interleave(found: Sequence[Retrieval]) -> list[Any]:
     return hits
 
 
+def _names_the_unknown(found: Retrieval) -> bool:
+    """Declined for naming an acronym no document mentions (ITIL, CISSP)."""
+    return not found.answerable and any(t.isupper() for t in found.unknown_terms)
+
+
 def previous_question(history: History | None) -> str | None:
     previous = [text for role, text in history_turns(history) if role == "user"]
     return previous[-1] if previous else None
@@ -229,7 +234,12 @@ class Advisor(Runnable[dict, Answer]):
         # follow-up of the part before it
         found = [self._retrieve_one(parts[0], history)]
         for before, part in itertools.pairwise(parts):
-            found.append(self._retrieve_one(part, [*history_turns(history), ("user", before)]))
+            later = self._retrieve_one(part, [*history_turns(history), ("user", before)])
+            confident = later.best_dense >= self.settings.confident_relevance
+            if _names_the_unknown(found[-1]) and not confident:
+                # "Is ITIL worth it, and how long is the course?": the course is ITIL's
+                later = later.model_copy(update={"answerable": False})
+            found.append(later)
         return Retrieval(
             query=question,
             hits=_interleave(found),

@@ -93,7 +93,8 @@ def run_index(advisor: Any, rebuild: bool = False, quiet: bool = False) -> None:
     with bar:
         report = advisor.index(rebuild=rebuild, progress=update)
     for problem in report.problems:
-        err.print(f"[yellow]Skipped[/] {problem.source}: {problem.reason}", highlight=False)
+        label = "Skipped" if problem.skipped else "Note"
+        err.print(f"[yellow]{label}[/] {problem.source}: {problem.reason}", highlight=False)
     if quiet and not report.wrote and not report.problems:
         return
     console.print(

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     )
 
     # retrieval
-    k: int = Field(6, description="Chunks handed to the generator.")
+    k: int = Field(10, description="Chunks handed to the generator.")
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     unit_search_weight: float = Field(
@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     )
     relevance_floor: float = Field(
         0.25, description="Best chunk cosine below which the corpus is taken to hold no answer."
+    )
+    hint_relevance: float = Field(
+        0.55,
+        description="A question this close to a passage's question hint is answerable even "
+        "below the relevance floor.",
     )
     confident_relevance: float = Field(
         0.50,
@@ -172,6 +177,14 @@ class Settings(BaseSettings):
     unit_redundancy_weight: float = Field(
         0.3,
         description="Extractive: penalty on a unit's closeness to units already chosen (MMR).",
+    )
+    hint_weight: float = Field(
+        1.0,
+        description="Extractive: weight of the best match between the question and a passage's "
+        "question hints (front matter `questions`), above `hint_floor`.",
+    )
+    hint_floor: float = Field(
+        0.5, description="Extractive: a hint closer to the question than this counts."
     )
     unit_keep_ratio: float = Field(
         0.80, description="Extractive: keep units scoring at least this share of the best one."

@@ -21,7 +21,7 @@ from .errors import CorpusError, IndexBusyError, IndexCorruptError, IndexMismatc
 from .load import Problem, load_corpus
 from .split import CHUNKER_VERSION, split_document
 from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore, paged_get
-from .types import Chunk, SourceDocument
+from .types import Chunk, SourceDocument, Unit
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -57,8 +57,9 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "source": chunk.source,
         "start": chunk.start,
         "end": chunk.end,
-        # lets a query fetch a passage's units by id ("{chunk_id}:{i}") instead of a filter
-        "units": len(chunk.units),
+        # lets a query fetch a passage's units by id ("{chunk_id}:{i}") instead of a filter;
+        # the question hints follow its quotable units
+        "units": len(chunk.units) + len(chunk.questions),
     }
     if chunk.page is not None:
         meta["page"] = chunk.page
@@ -107,8 +108,8 @@ def _add_chunks(
     Texts go in length order, so each batch pads to similar lengths."""
     chunks = sorted(chunks, key=lambda c: len(c.embed_text))
     units = sorted(
-        ((c, i, u) for c in chunks for i, u in enumerate(c.units)),
-        key=lambda t: t[2].end - t[2].start,
+        ((c, i, u) for c in chunks for i, u in enumerate(_entries(c))),
+        key=lambda t: len(t[2]) if isinstance(t[2], str) else t[2].end - t[2].start,
     )
     total = len(chunks) + len(units)
     done = 0
@@ -125,29 +126,43 @@ def _add_chunks(
         progress("embedding", done, total)
     for part in _batches(len(units), batch):
         group = units[part]
-        texts = [c.text[u.start - c.start : u.end - c.start] for c, _, u in group]
+        texts = [
+            u if isinstance(u, str) else c.text[u.start - c.start : u.end - c.start]
+            for c, _, u in group
+        ]
         vectors = embedder.embed(
-            [unit_embed_text(c, t) for (c, _, _), t in zip(group, texts, strict=True)]
+            [
+                t if isinstance(u, str) else unit_embed_text(c, t)
+                for (c, _, u), t in zip(group, texts, strict=True)
+            ]
         )
         gen.units.add(
             ids=[f"{c.id}:{i}" for c, i, _ in group],
             embeddings=vectors,
             documents=texts,
-            metadatas=[
-                {
-                    "chunk_id": c.id,
-                    "source": c.source,
-                    "start": u.start,
-                    "end": u.end,
-                    "kind": u.kind,
-                    "parent": -1 if u.parent is None else u.parent,
-                    "order": i,
-                }
-                for c, i, u in group
-            ],
+            metadatas=[_unit_metadata(c, i, u) for c, i, u in group],
         )
         done += len(group)
         progress("embedding", done, total)
+
+
+def _entries(chunk: Chunk) -> list[Unit | str]:
+    """What the units collection holds for a chunk: its quotable units, then its question
+    hints (never quoted; they let a user's own wording find the passage)."""
+    return [*chunk.units, *chunk.questions]
+
+
+def _unit_metadata(chunk: Chunk, order: int, unit: Unit | str) -> dict[str, Any]:
+    base = {"chunk_id": chunk.id, "source": chunk.source, "order": order}
+    if isinstance(unit, str):
+        return {**base, "start": chunk.start, "end": chunk.start, "kind": "question", "parent": -1}
+    return {
+        **base,
+        "start": unit.start,
+        "end": unit.end,
+        "kind": unit.kind,
+        "parent": -1 if unit.parent is None else unit.parent,
+    }
 
 
 def build_index(
@@ -184,9 +199,10 @@ def _build(
     docs, report.problems = load_corpus(settings.corpus_dir, settings.exclude, settings.max_file_mb)
     if not docs:
         where = settings.corpus_dir
+        skipped = [p for p in report.problems if p.skipped]
         raise CorpusError(
             f"No readable documents in {where}"
-            + (f" ({len(report.problems)} file(s) could not be read)." if report.problems else ".")
+            + (f" ({len(skipped)} file(s) could not be read)." if skipped else ".")
         )
     report.documents = len(docs)
     spec = index_spec(settings, embedder)

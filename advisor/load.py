@@ -29,10 +29,12 @@ HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 
 @dataclass(frozen=True)
 class Problem:
-    """A file that was not indexed, and why (shown to the user by name)."""
+    """A file that was not indexed, and why (shown to the user by name); or, with `skipped`
+    false, a file that was indexed with something in it ignored."""
 
     source: str
     reason: str
+    skipped: bool = True
 
 
 class Unreadable(Exception):
@@ -49,6 +51,43 @@ def front_matter(text: str) -> tuple[dict, int]:
     except yaml.YAMLError:
         return {}, 0
     return (data if isinstance(data, dict) else {}), match.end()
+
+
+LEAD_KEY = "_lead"  # the text between a document's title and its first section
+
+
+def heading_key(heading: str) -> str:
+    """How a heading is matched to its `questions` entry: case and spacing do not matter."""
+    return " ".join(heading.split()).casefold()
+
+
+def question_hints(
+    meta: dict, text: str, body_start: int
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The front matter's `questions` (heading -> questions its section answers) and what was
+    wrong with it. The questions are embedded with the passage so that a user's own wording can
+    find it; they are never quoted. Entries that name no heading of the document are dropped
+    with a note rather than failing the document."""
+    raw = meta.get("questions")
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, ["front matter 'questions' must map section headings to lists of questions"]
+    headings = {heading_key(m.group(1)) for m in HEADING.finditer(text, body_start)}
+    hints: dict[str, list[str]] = {}
+    notes: list[str] = []
+    for heading, questions in raw.items():
+        key = heading_key(str(heading))
+        if key != LEAD_KEY and key not in headings:
+            notes.append(f"the questions for '{heading}' were ignored: no heading has that text")
+            continue
+        items = questions if isinstance(questions, list) else [questions]
+        kept = [" ".join(str(q).split()) for q in items if isinstance(q, str) and q.strip()]
+        if len(kept) < len(items):
+            notes.append(f"some questions for '{heading}' were ignored: each must be text")
+        if kept:
+            hints[key] = kept
+    return hints, notes
 
 
 def _decode(raw: bytes) -> str:
@@ -178,6 +217,11 @@ def load_file(path: Path, root: Path, max_bytes: int | None = None) -> SourceDoc
     if not text.strip():
         raise Unreadable("no text could be extracted")
     rel = path.relative_to(root).as_posix()
+    hints: dict[str, list[str]] = {}
+    notes: list[str] = []
+    if loader is _load_markdown:
+        meta, body_start = front_matter(text)
+        hints, notes = question_hints(meta, text, body_start)
     digest = hashlib.sha256(LOADER_VERSION.encode() + b"\0" + rel.encode() + b"\0" + raw)
     return SourceDocument(
         doc_id=rel.rsplit(".", 1)[0] if "." in path.name else rel,
@@ -186,6 +230,8 @@ def load_file(path: Path, root: Path, max_bytes: int | None = None) -> SourceDoc
         text=text,
         content_hash=digest.hexdigest(),
         page_starts=pages,
+        questions=hints,
+        notes=notes,
     )
 
 
@@ -219,7 +265,10 @@ def load_corpus(
             problems.append(Problem(rel, loop))
             continue
         try:
-            docs.append(load_file(path, root, int(max_file_mb * 1e6)))
+            doc = load_file(path, root, int(max_file_mb * 1e6))
         except Unreadable as exc:
             problems.append(Problem(rel, str(exc)))
+            continue
+        docs.append(doc)
+        problems.extend(Problem(rel, note, skipped=False) for note in doc.notes)
     return docs, problems

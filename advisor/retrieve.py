@@ -31,7 +31,11 @@ from .tables import Tables
 from .types import Chunk, Hit, Retrieval
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
-_BECOME = re.compile(r"\bbecom(?:e|es|ing)\s+(?:a|an)\s+([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,2})")
+_BECOME = re.compile(
+    r"\b(?:becom(?:e|es|ing)|(?:re)?train(?:s|ed|ing)?\s+(?:as|to\s+be)|qualify(?:ing)?\s+as|"
+    r"career\s+as)\s+(?:a|an)\s+([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,2})",
+    re.I,
+)
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*(\w+)")
 
 
@@ -55,19 +59,32 @@ def _stemmer():  # type: ignore[no-untyped-def]
 class LexicalIndex:
     """BM25 over one generation's chunks, plus document frequencies (IDF, domain words)."""
 
-    def __init__(self, chunks: list[Chunk], saved: Tables | None = None) -> None:
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        saved: Tables | None = None,
+        hints: dict[str, list[str]] | None = None,
+    ) -> None:
         import bm25s
 
         self.chunks = chunks
         self._stem = _stemmer()
         self.n = len(chunks)
         if saved is not None:
-            self.bm25, self.df = saved.bm25, saved.df
+            self.bm25, self.df, self.hint_names = saved.bm25, saved.df, saved.hint_names
             return
         tokens = self.tokenize([c.embed_text for c in chunks])
+        # BM25 also reads a passage's question hints (doc2query): the words users ask with
+        # find it ("remote" for "working from home"). Document frequencies, which decide
+        # what is a known name or a domain word, come from the documents' own text: hints
+        # are full of personas ("as a nurse") that no document is about.
+        hints = hints or {}
+        extra = self.tokenize([" ".join(hints.get(c.id, [])) for c in chunks])
         self.bm25 = bm25s.BM25()
-        self.bm25.index(tokens, show_progress=False)
+        self.bm25.index([t + e for t, e in zip(tokens, extra, strict=True)], show_progress=False)
         self.df = Counter(t for doc in tokens for t in set(doc))
+        # ... but a name in a hint ("how can ChatGPT help me") is one the passage answers about
+        self.hint_names = {t for doc in extra for t in doc} - self.df.keys()
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         import bm25s
@@ -88,7 +105,7 @@ class LexicalIndex:
         words = [w for w in _NAME.findall(text) if w not in starts]
         # two-letter acronyms (PM, UX, US) are too ambiguous to decide anything on
         names = [w for w in words if len(w.rstrip("s")) > 2]
-        return [name for name in names if self._unknown(name)]
+        return [name for name in names if self._unknown(name, self.hint_names)]
 
     def unknown_role(self, text: str) -> list[str]:
         """The job in "become a licensed electrician" when no chunk mentions it: a question
@@ -101,10 +118,10 @@ class LexicalIndex:
                 found.append(words[cut - 1])
         return found
 
-    def _unknown(self, word: str) -> bool:
+    def _unknown(self, word: str, also_known: set[str] | None = None) -> bool:
         """No chunk has any of the word's tokens (a stop word, which has none, is not unknown)."""
         tokens = set(self.tokenize([word])[0])
-        return bool(tokens) and not tokens & self.df.keys()
+        return bool(tokens) and not tokens & (self.df.keys() | (also_known or set()))
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
@@ -136,9 +153,15 @@ class GenerationView:
             # units per chunk, where the index records it (older indexes do not)
             self.unit_counts = {chunk.id: n for chunk, n in rows if n is not None}
         self.position = {c.id: n for n, c in enumerate(self.chunks)}
-        self.lexical = LexicalIndex(self.chunks, saved)
+        self.lexical = LexicalIndex(self.chunks, saved, None if saved else _read_hints(gen.units))
         if saved is None and tables_dir is not None:
-            built = tables.Tables(self.chunks, self.unit_counts, self.lexical.bm25, self.lexical.df)
+            built = tables.Tables(
+                self.chunks,
+                self.unit_counts,
+                self.lexical.bm25,
+                self.lexical.df,
+                self.lexical.hint_names,
+            )
             tables.save(tables_dir, gen.name, built)
         self.common_words = self.lexical.common()
         self.generation = gen
@@ -148,6 +171,12 @@ class GenerationView:
             embedding_function=embeddings,
             create_collection_if_not_exists=False,
         )
+
+    @cached_property
+    def has_hints(self) -> bool:
+        """Whether any passage carries question hints (front matter `questions`)."""
+        got = self.generation.units.get(where={"kind": "question"}, limit=1, include=[])
+        return bool(got["ids"])
 
     @cached_property
     def sectioned_docs(self) -> set[str]:
@@ -163,6 +192,15 @@ class GenerationView:
         kept = " ".join(w for w, t in zip(words, tokens, strict=True) if not set(t) & common)
         # nothing but stop words left ("Why bother getting at all?"): the question itself
         return kept if self.lexical.tokenize([kept])[0] else query
+
+
+def _read_hints(units: Any) -> dict[str, list[str]]:
+    """Each passage's question hints (stored beside its units, kind "question")."""
+    hints: dict[str, list[str]] = {}
+    for got in paged_get(units, where={"kind": "question"}, include=["documents", "metadatas"]):
+        for text, meta in zip(got["documents"], got["metadatas"], strict=True):
+            hints.setdefault(str(meta["chunk_id"]), []).append(text)
+    return hints
 
 
 def _read_chunks(collection: Any) -> Iterator[tuple[Chunk, int | None]]:
@@ -210,7 +248,8 @@ class Searcher:
 
     def _unit_ranking(self, view: GenerationView, vector: Any) -> dict[str, float]:
         """Passages ranked by their best single sentence or list: a short sentence that answers
-        the question can be drowned in its passage's embedding ("small-to-big" retrieval)."""
+        the question can be drowned in its passage's embedding ("small-to-big" retrieval). A
+        passage's question hints rank it the same way: a question is closest to a question."""
         got = view.generation.units.query(
             query_embeddings=[vector],
             n_results=min(self.settings.fetch_k * 2, max(1, view.lexical.n)),
@@ -221,6 +260,16 @@ class Searcher:
             cid = str(meta["chunk_id"])
             best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
         return best
+
+    def _best_hint(self, view: GenerationView, vector: Any) -> float:
+        """Cosine of the question hint closest to the question."""
+        got = view.generation.units.query(
+            query_embeddings=[vector],
+            n_results=1,
+            where={"kind": "question"},
+            include=["distances"],
+        )
+        return 1.0 - float(got["distances"][0][0]) if got["distances"][0] else 0.0
 
     def search(self, query: str) -> Retrieval:
         s = self.settings
@@ -261,8 +310,12 @@ class Searcher:
         unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
         # an acronym no document mentions (CISSP, PMI-ACP) names something the corpus lacks
         unknown_acronym = any(w.isupper() for w in unknown)
+        relevant = best >= s.relevance_floor or (
+            # a question close to one a passage is known to answer, in words it does not use
+            view.has_hints and self._best_hint(view, vectors[0]) >= s.hint_relevance
+        )
         answerable = not unknown_acronym and (
-            best >= s.confident_relevance or (best >= s.relevance_floor and not unknown)
+            best >= s.confident_relevance or (relevant and not unknown)
         )
         return Retrieval(
             query=query,

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from markdown_it import MarkdownIt
 
-from .load import front_matter
+from .load import LEAD_KEY, front_matter, heading_key
 from .types import Chunk, SourceDocument, Unit
 
 CHUNKER_VERSION = "2"
@@ -234,6 +234,12 @@ def split_document(
         names = [h for lvl, h in path if not (lvl == 1 and h.strip() == doc.title.strip())]
         return " > ".join(names)
 
+    def hints() -> list[str]:
+        """The front matter's questions for the section being filled (every chunk of it)."""
+        named = section()
+        key = heading_key(path[-1][1]) if named else LEAD_KEY
+        return list(doc.questions.get(key, []))
+
     def prefix() -> str:
         return " > ".join(p for p in (doc.title, section()) if p)
 
@@ -258,6 +264,7 @@ def split_document(
                     text=text[start:end],
                     page=doc.page_at(start),
                     units=_reparent(units),
+                    questions=hints(),
                 )
             )
         pending.clear()

@@ -23,7 +23,7 @@ from .types import Chunk
 
 log = logging.getLogger(__name__)
 
-TABLES_VERSION = "1"
+TABLES_VERSION = "2"  # 2: BM25 includes question hints
 _FIELDS = ("id", "doc_id", "title", "section", "source", "start", "end", "text", "page")
 
 
@@ -33,6 +33,7 @@ class Tables:
     unit_counts: dict[str, int]
     bm25: Any  # bm25s.BM25
     df: Counter[str]
+    hint_names: set[str]  # tokens only the question hints have
 
 
 def load(folder: Path, generation: str, count: int) -> Tables | None:
@@ -60,8 +61,9 @@ def load(folder: Path, generation: str, count: int) -> Tables | None:
             if row[-1] is not None:
                 unit_counts[chunk.id] = int(row[-1])
         df = Counter(json.loads((folder / "df.json").read_text(encoding="utf-8")))
+        hint_names = set(json.loads((folder / "hint_names.json").read_text(encoding="utf-8")))
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
-        return Tables(chunks, unit_counts, bm25, df)
+        return Tables(chunks, unit_counts, bm25, df, hint_names)
     except Exception as exc:  # damaged or from another version: rebuilt from the index
         log.warning("Ignoring the saved tables in %s: %s", folder, exc)
         shutil.rmtree(folder, ignore_errors=True)
@@ -82,6 +84,8 @@ def save(root: Path, generation: str, tables: Tables) -> None:
         data = {"version": TABLES_VERSION, "generation": generation, "chunks": rows}
         (tmp / "chunks.json").write_text(json.dumps(data), encoding="utf-8")
         (tmp / "df.json").write_text(json.dumps(dict(tables.df)), encoding="utf-8")
+        names = json.dumps(sorted(tables.hint_names))
+        (tmp / "hint_names.json").write_text(names, encoding="utf-8")
         tables.bm25.save(str(tmp / "bm25"), show_progress=False)
         if final.exists():  # another process saved the same generation first
             shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,9 @@ class SourceDocument(BaseModel):
     text: str
     content_hash: str
     page_starts: list[int] | None = None  # offset where each page begins (paged formats)
+    # front matter `questions`: heading -> questions its section answers (see load.py)
+    questions: dict[str, list[str]] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)  # what loading ignored, for the user
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -50,6 +53,7 @@ class Chunk(BaseModel):
     text: str
     page: int | None = None
     units: list[Unit] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)  # hints: questions this passage answers
 
     @property
     def embed_text(self) -> str:

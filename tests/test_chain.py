@@ -185,12 +185,16 @@ def test_units_are_fetched_by_id_with_the_same_result_as_a_filter(advisor: Advis
     assert {c: n for c, n in view.unit_counts.items() if n} == per_chunk
 
     hits = advisor.searcher.search("Which certifications should I get first?").hits
-    by_id, vectors_by_id = _fetch_units(view, hits)
+    pool_id = _fetch_units(view, hits)
     counts, view.unit_counts = view.unit_counts, {}  # an older index: no counts recorded
     try:
-        by_filter, vectors_by_filter = _fetch_units(view, hits)
+        pool_filter = _fetch_units(view, hits)
     finally:
         view.unit_counts = counts
+    by_id, vectors_by_id = pool_id.cands, pool_id.vectors
+    by_filter, vectors_by_filter = pool_filter.cands, pool_filter.vectors
+    assert all(c.unit.kind != "question" for c in by_id)  # hints are never quotable
+    assert sorted(pool_id.hints) == sorted(pool_filter.hints)
 
     def key(cands: list) -> list[tuple[str, int]]:
         return sorted((c.chunk.id, c.order) for c in cands)
@@ -300,3 +304,43 @@ def test_questions_about_another_career_are_declined(
     advisor: Advisor, question: str, declined: bool
 ) -> None:
     assert advisor.ask(question).declined is declined
+
+
+@pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        ("I want to retrain as a dental hygienist, what do I need?", True),
+        ("I'm a teacher who wants to train as an AI project manager, where do I start?", False),
+        ("I'm a nurse, can I become an AI project manager?", False),  # a persona, not the goal
+    ],
+)
+def test_retraining_for_another_career_is_declined(
+    advisor: Advisor, question: str, declined: bool
+) -> None:
+    assert advisor.ask(question).declined is declined
+
+
+def test_a_compound_question_about_something_unknown_is_declined_whole(
+    advisor: Advisor,
+) -> None:
+    """'... and how long does the training take?' is about the CISSP named before it; a later
+    part that stands on its own (the salary) is still answered."""
+    assert advisor.ask("Is the CISSP hard to pass, and how long does the training take?").declined
+    mixed = advisor.ask("Is the CISSP worth it, and what salary can an AI project manager expect?")
+    assert not mixed.declined and "$120,000" in mixed.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # below the relevance floor, but close to a hint of the salary section
+        ("Could I do this kind of work remotely from my house?", "remote work"),
+        # "ChatGPT" is in no document, but a hint asks about it: a known name
+        ("How can ChatGPT help a project manager?", "Drafting reports"),
+    ],
+)
+def test_hints_keep_answerable_questions_from_being_declined(
+    advisor: Advisor, question: str, expected: str
+) -> None:
+    answer = advisor.ask(question)
+    assert not answer.declined and expected in answer.answer

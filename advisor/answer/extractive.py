@@ -37,20 +37,35 @@ class Candidate:
     vector: np.ndarray | None = None
 
 
-def _fetch_units(view: GenerationView, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray]:
+@dataclass
+class Pool:
+    """The quotable units of some passages, their vectors, and each passage's question hints."""
+
+    cands: list[Candidate]
+    vectors: np.ndarray
+    hints: dict[str, np.ndarray]
+
+
+def _fetch_units(view: GenerationView, hits: list[Hit]) -> Pool:
     ids = [h.chunk.id for h in hits]
     include: Any = ["embeddings", "metadatas", "documents"]
     counts = [view.unit_counts.get(cid) for cid in ids]
     if all(n is not None for n in counts):  # by id: a key lookup, not a scan of all units
         unit_ids = [f"{cid}:{i}" for cid, n in zip(ids, counts, strict=True) for i in range(n or 0)]
         if not unit_ids:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return Pool([], np.zeros((0, 0), dtype=np.float32), {})
         got = view.generation.units.get(ids=unit_ids, include=include)
     else:
         got = view.generation.units.get(where={"chunk_id": {"$in": ids}}, include=include)
     rank = {cid: i for i, cid in enumerate(ids)}
     cands: list[Candidate] = []
-    for text, meta in zip(got["documents"], got["metadatas"], strict=True):
+    rows: list[int] = []
+    hints: dict[str, list[int]] = {}
+    for row, (text, meta) in enumerate(zip(got["documents"], got["metadatas"], strict=True)):
+        if meta["kind"] == "question":  # a hint: it ranks its passage, it is never quoted
+            hints.setdefault(str(meta["chunk_id"]), []).append(row)
+            continue
+        rows.append(row)
         hit = hits[rank[meta["chunk_id"]]]
         parent = int(meta.get("parent", -1))
         unit = Unit(
@@ -60,8 +75,8 @@ def _fetch_units(view: GenerationView, hits: list[Hit]) -> tuple[list[Candidate]
             parent=None if parent < 0 else parent,
         )
         cands.append(Candidate(rank[meta["chunk_id"]], hit.chunk, unit, int(meta["order"]), text))
-    vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(cands), -1)
-    return cands, vectors
+    every = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+    return Pool(cands, every[rows], {cid: every[r] for cid, r in hints.items()})
 
 
 def _overlaps(view: GenerationView, q_tokens: list[str], texts: list[str]) -> list[float]:
@@ -296,10 +311,11 @@ def _choose_units(
     limit: int,
 ) -> list[Candidate]:
     """Score every unit of the retrieved passages against the question and keep the best."""
-    cands, vectors = _fetch_units(view, retrieval.hits)
+    pool = _fetch_units(view, retrieval.hits)
+    cands = pool.cands
     if not cands:
         return []
-    _score(settings, retrieval, view, embed, cands, vectors)
+    _score(settings, retrieval, view, embed, pool)
     short = len(view.lexical.tokenize([retrieval.query])[0]) <= 2
     return _select(cands, settings, 2 if short else limit)
 
@@ -313,8 +329,9 @@ def _step_units(
 ) -> list[Candidate]:
     """Each step's heading, then the step's best sentence or list."""
     step_retrieval = retrieval.model_copy(update={"hits": outline.step_hits(steps)})
-    cands, vectors = _fetch_units(view, step_retrieval.hits)
-    _score(settings, step_retrieval, view, embed, cands, vectors)
+    pool = _fetch_units(view, step_retrieval.hits)
+    cands = pool.cands
+    _score(settings, step_retrieval, view, embed, pool)
     chosen: list[Candidate] = []
     for i, step in enumerate(steps):
         chosen.append(_heading(i, step.chunk, step.heading))
@@ -329,11 +346,12 @@ def _score(
     retrieval: Retrieval,
     view: GenerationView,
     embed: Callable[[list[str]], np.ndarray],
-    cands: list[Candidate],
-    vectors: np.ndarray,
+    pool: Pool,
 ) -> None:
     """A unit's score: cosine to the question (whole, and without the corpus's domain words),
-    IDF-weighted word overlap, and the rank of its passage."""
+    IDF-weighted word overlap, the rank of its passage, and how closely one of the passage's
+    question hints matches the question (a question is closest to a question)."""
+    cands, vectors = pool.cands, pool.vectors
     query = retrieval.query
     # the focus (question minus corpus-wide words) comes from the user's own words: a
     # follow-up's new subject ("What about the salary?") must not drown in the context
@@ -345,14 +363,20 @@ def _score(
     q_tokens = view.lexical.tokenize([query])[0]
     cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
     overlaps = _overlaps(view, q_tokens, [c.text for c in cands])
+    hinted = {cid: float(np.max(h @ q_full)) for cid, h in pool.hints.items() if len(h)}
     for cand, sim, vector, overlap in zip(cands, cos, vectors, overlaps, strict=True):
+        summary = _is_summary(cand.chunk, view)
+        # a lead's or conclusion's hints are as general as its text ("what is this job in a
+        # nutshell"): they do not outweigh the penalty
+        hint = 0.0 if summary else max(0.0, hinted.get(cand.chunk.id, 0.0) - settings.hint_floor)
         cand.vector = vector
         rank = (len(retrieval.hits) - cand.hit_rank) / len(retrieval.hits)
         cand.score = (
             float(sim)
             + settings.unit_overlap_weight * overlap
             + settings.unit_rank_weight * rank
-            - settings.unit_summary_penalty * _is_summary(cand.chunk, view)
+            - settings.unit_summary_penalty * summary
+            + settings.hint_weight * hint
         )
 
 
