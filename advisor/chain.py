@@ -20,7 +20,7 @@ from .config import Settings, apply_offline_env
 from .embed import Embedder, make_embeddings
 from .errors import InvalidQuestionError
 from .index import IndexReport, Progress, build_index
-from .retrieve import AdvisorRetriever, Searcher
+from .retrieve import AdvisorRetriever, Searcher, is_acronym
 from .store import IndexStore, open_store
 from .types import Answer, Retrieval
 
@@ -122,8 +122,8 @@ def _interleave(found: Sequence[Retrieval]) -> list[Any]:
 
 
 def _names_the_unknown(found: Retrieval) -> bool:
-    """Declined for naming an acronym no document mentions (ITIL, CISSP)."""
-    return not found.answerable and any(t.isupper() for t in found.unknown_terms)
+    """Declined for naming an acronym or brand no document mentions (ITIL, CompTIA)."""
+    return not found.answerable and any(is_acronym(t) for t in found.unknown_terms)
 
 
 def previous_question(history: History | None) -> str | None:

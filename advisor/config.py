@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(2000, description="Longest question accepted.")
     max_answer_units: int = Field(5, description="Most sentences or lists in an extractive answer.")
+    whole_passage_chars: int = Field(
+        500,
+        description="Extractive: the best passage is quoted whole when it is at most this long "
+        "(0: never).",
+    )
     unit_overlap_weight: float = Field(
         0.35, description="Extractive: weight of IDF-weighted word overlap in a unit's score."
     )

@@ -39,6 +39,11 @@ _BECOME = re.compile(
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*(\w+)")
 
 
+def is_acronym(word: str) -> bool:
+    """CISSP, ACP, CompTIA, SAFe: two capitals or more name a credential or a product."""
+    return sum(ch.isupper() for ch in word) >= 2
+
+
 def _stopwords() -> list[str]:
     """NLTK's English list (as bm25s ships it) plus words that only make a question polite."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
@@ -308,8 +313,9 @@ class Searcher:
         ]
         best = max(dense.values(), default=0.0)
         unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
-        # an acronym no document mentions (CISSP, PMI-ACP) names something the corpus lacks
-        unknown_acronym = any(w.isupper() for w in unknown)
+        # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something
+        # the corpus lacks
+        unknown_acronym = any(is_acronym(w) for w in unknown)
         relevant = best >= s.relevance_floor or (
             # a question close to one a passage is known to answer, in words it does not use
             view.has_hints and self._best_hint(view, vectors[0]) >= s.hint_relevance

@@ -344,3 +344,16 @@ def test_hints_keep_answerable_questions_from_being_declined(
 ) -> None:
     answer = advisor.ask(question)
     assert not answer.declined and expected in answer.answer
+
+
+def test_a_short_best_passage_is_quoted_whole(advisor: Advisor) -> None:
+    """The sentence beside the best one often holds the answer: the degree fields come just
+    before the sentence about advanced degrees, which scores higher on its own."""
+    question = "Which college major would help me get into AI project management?"
+    answer = advisor.ask(question)
+    first = answer.answer.split("\n\n")[0]
+    assert "Computer Science, Engineering, or Business Administration" in first
+    assert "advanced degrees" in first  # in the document's own order
+    assert first.index("Computer Science") < first.index("advanced degrees")
+    passage = answer.citations[0]
+    assert len(passage.used) == 3  # all three sentences of the passage

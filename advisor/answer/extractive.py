@@ -317,7 +317,26 @@ def _choose_units(
         return []
     _score(settings, retrieval, view, embed, pool)
     short = len(view.lexical.tokenize([retrieval.query])[0]) <= 2
-    return _select(cands, settings, 2 if short else limit)
+    chosen = _select(cands, settings, 2 if short else limit)
+    return _with_whole_passage(chosen, cands, settings.whole_passage_chars)
+
+
+def _with_whole_passage(
+    chosen: list[Candidate], pool: list[Candidate], max_chars: int
+) -> list[Candidate]:
+    """The best passage, when short, is quoted whole: its sentences read as the paragraph the
+    author wrote, and the one beside the best sentence often holds the answer ("Start with a
+    degree in fields like ..." before "advanced degrees ... can set you apart")."""
+    if not chosen or len(chosen[0].chunk.text) > max_chars:
+        return chosen
+    top = chosen[0].chunk.id
+    keys = {_key(c) for c in chosen}
+    rest = [
+        c
+        for c in pool
+        if c.chunk.id == top and c.unit.kind in ("sentence", "list") and _key(c) not in keys
+    ]
+    return _tidy([*chosen, *rest], pool) if rest else chosen
 
 
 def _step_units(
