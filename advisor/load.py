@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -41,13 +42,18 @@ class Unreadable(Exception):
     """Raised by a loader for a file it cannot turn into text."""
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
+
+
+@lru_cache(maxsize=32)
 def front_matter(text: str) -> tuple[dict, int]:
-    """The YAML front matter of a Markdown text and the offset where the body starts."""
+    """The YAML front matter of a Markdown text and the offset where the body starts (parsed
+    once per text: loading, hints and splitting all ask; do not change the dict)."""
     match = FRONT_MATTER.match(text)
     if not match:
         return {}, 0
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}  # a safe loader
     except yaml.YAMLError:
         return {}, 0
     return (data if isinstance(data, dict) else {}), match.end()

@@ -178,12 +178,6 @@ class GenerationView:
         )
 
     @cached_property
-    def has_hints(self) -> bool:
-        """Whether any passage carries question hints (front matter `questions`)."""
-        got = self.generation.units.get(where={"kind": "question"}, limit=1, include=[])
-        return bool(got["ids"])
-
-    @cached_property
     def sectioned_docs(self) -> set[str]:
         """Documents with headings (their text before the first heading is a lead)."""
         return {c.doc_id for c in self.chunks if c.section}
@@ -251,30 +245,24 @@ class Searcher:
                 )
             return self._view
 
-    def _unit_ranking(self, view: GenerationView, vector: Any) -> dict[str, float]:
+    def _unit_ranking(self, view: GenerationView, vector: Any) -> tuple[dict[str, float], float]:
         """Passages ranked by their best single sentence or list: a short sentence that answers
         the question can be drowned in its passage's embedding ("small-to-big" retrieval). A
-        passage's question hints rank it the same way: a question is closest to a question."""
+        passage's question hints rank it the same way: a question is closest to a question.
+        Also the closest hint among those found (0 when none is among them)."""
         got = view.generation.units.query(
             query_embeddings=[vector],
             n_results=min(self.settings.fetch_k * 2, max(1, view.lexical.n)),
             include=["metadatas", "distances"],
         )
         best: dict[str, float] = {}
+        best_hint = 0.0
         for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True):
-            cid = str(meta["chunk_id"])
-            best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
-        return best
-
-    def _best_hint(self, view: GenerationView, vector: Any) -> float:
-        """Cosine of the question hint closest to the question."""
-        got = view.generation.units.query(
-            query_embeddings=[vector],
-            n_results=1,
-            where={"kind": "question"},
-            include=["distances"],
-        )
-        return 1.0 - float(got["distances"][0][0]) if got["distances"][0] else 0.0
+            cid, sim = str(meta["chunk_id"]), 1.0 - float(dist)
+            best[cid] = max(best.get(cid, -1.0), sim)
+            if meta.get("kind") == "question":
+                best_hint = max(best_hint, sim)
+        return best, best_hint
 
     def search(self, query: str) -> Retrieval:
         s = self.settings
@@ -289,8 +277,9 @@ class Searcher:
             # langchain-chroma returns the raw cosine distance here (lower is closer)
             rankings.append(({str(d.id): 1.0 - float(dist) for d, dist in found}, 1.0))
         dense = rankings[0][0]
+        by_unit, best_hint = self._unit_ranking(view, vectors[0])
         if s.unit_search_weight > 0:
-            rankings.append((self._unit_ranking(view, vectors[0]), s.unit_search_weight))
+            rankings.append((by_unit, s.unit_search_weight))
         q_tokens = view.lexical.tokenize([query])[0]
         lexical = {
             view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)
@@ -316,10 +305,8 @@ class Searcher:
         # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something
         # the corpus lacks
         unknown_acronym = any(is_acronym(w) for w in unknown)
-        relevant = best >= s.relevance_floor or (
-            # a question close to one a passage is known to answer, in words it does not use
-            view.has_hints and self._best_hint(view, vectors[0]) >= s.hint_relevance
-        )
+        # or close to a question a passage is known to answer, in words it does not use
+        relevant = best >= s.relevance_floor or best_hint >= s.hint_relevance
         answerable = not unknown_acronym and (
             best >= s.confident_relevance or (relevant and not unknown)
         )

@@ -7,8 +7,8 @@ copied to a temp folder), every round measures, with the model already loaded an
 - ours: `build_index` into an empty index folder (load -> split -> embed chunks and units -> store);
 - floor (chunks): `SentenceTransformer.encode` of the same chunk embed-texts, same model, same
   batch size, nothing else, run just before and just after the build and averaged;
-- floor (chunks + units): the same plus the unit texts the build also embeds for the extractive
-  answer (the embedding work our build actually does);
+- floor (chunks + units): the same plus the unit texts (and question hints) the build also
+  embeds for the extractive answer (the embedding work our build actually does);
 - LangChain baseline: `RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)` +
   `Chroma.from_documents` with `HuggingFaceEmbeddings(model_name=<local model path>)`, into a
   temp folder, from the same loaded texts;
@@ -49,7 +49,8 @@ from _synthetic import large_settings
 
 
 def chunk_and_unit_texts(settings: Any, embedder: Any) -> tuple[list[Any], list[str], list[str]]:
-    """What a build embeds: the chunks' embed texts, then their units' texts."""
+    """What a build embeds: the chunks' embed texts, then their units' texts and their
+    question hints (front matter `questions`), which the build embeds beside the units."""
     from advisor.index import index_spec, unit_embed_text
     from advisor.load import load_corpus
     from advisor.split import split_document
@@ -67,7 +68,7 @@ def chunk_and_unit_texts(settings: Any, embedder: Any) -> tuple[list[Any], list[
         unit_embed_text(c, c.text[u.start - c.start : u.end - c.start])
         for c in chunks
         for u in c.units
-    ]
+    ] + [q for c in chunks for q in c.questions]
     return chunks, [c.embed_text for c in chunks], units
 
 

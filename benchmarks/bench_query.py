@@ -65,7 +65,7 @@ def profile_targets() -> list[tuple[str, Any]]:
         ("tokenizing (LexicalIndex.tokenize)", LexicalIndex.tokenize),
         ("  of which question minus common words", GenerationView.without_common_words),
         ("  of which unknown-name check", LexicalIndex.unknown_names),
-        ("  of which unit word overlap (extractive._overlap)", extractive._overlap),
+        ("  of which unit word overlap (extractive._overlaps)", extractive._overlaps),
         ("unit fetch (extractive._fetch_units)", extractive._fetch_units),
     ]
 

@@ -45,6 +45,9 @@ def test_first_process_saves_and_the_next_loads_the_same_tables(
     assert [c.model_dump() for c in loaded.chunks] == [c.model_dump() for c in view.chunks]
     assert loaded.unit_counts == view.unit_counts and loaded.unit_counts
     assert loaded.lexical.df == view.lexical.df
+    # names only the question hints use ("ChatGPT") stay known after a reload
+    assert "chatgpt" in view.lexical.hint_names
+    assert loaded.lexical.hint_names == view.lexical.hint_names
     for q in QUESTIONS:
         tokens = view.lexical.tokenize([q])[0]
         assert loaded.lexical.search(tokens, 10) == view.lexical.search(tokens, 10)
