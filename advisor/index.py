@@ -146,6 +146,22 @@ def _add_chunks(
         progress("embedding", done, total)
 
 
+def _unused_hints(doc: SourceDocument, chunks: list[Chunk]) -> list[Problem]:
+    """Hints of a heading with no passage of its own (only subsections under it, or a list of
+    sources, which is not indexed): said, since they do nothing there."""
+    used = {q for c in chunks for q in c.questions}
+    return [
+        Problem(
+            doc.source,
+            f"the questions for '{heading}' were not used: that section has no indexed text of "
+            "its own (only subsections, or a list of sources)",
+            skipped=False,
+        )
+        for heading, questions in doc.questions.items()
+        if not used & set(questions)
+    ]
+
+
 def _entries(chunk: Chunk) -> list[Unit | str]:
     """What the units collection holds for a chunk: its quotable units, then its question
     hints (never quoted; they let a user's own wording find the passage)."""
@@ -242,6 +258,7 @@ def _build(
         )
         per_doc[doc.source] = len(doc_chunks)
         chunks.extend(doc_chunks)
+        report.problems.extend(_unused_hints(doc, doc_chunks))
         progress("splitting", i + 1, len(todo))
 
     manifest = {

@@ -124,3 +124,15 @@ def test_shipped_hints_all_name_real_headings(path: Path) -> None:
     doc = load_file(path, CORPUS)
     assert doc.notes == []
     assert doc.questions, f"{path.name} has no question hints"
+
+
+def test_hints_that_reach_no_passage_are_reported(tmp_path: Path, embedder) -> None:
+    """A heading with nothing of its own under it (here the title, whose text is the lead) has
+    no passage to carry its questions: `advisor index` says so instead of dropping them."""
+    hints = HINTS + "  Harbour Planner Careers at Northwind:\n    - What is this page about?\n"
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    _write(settings.corpus_dir, hints)
+    report = Advisor(settings, embedder=embedder).index()
+    notes = [p.reason for p in report.problems if not p.skipped]
+    assert len(notes) == 1 and "harbour planner careers at northwind" in notes[0]
+    assert "were not used" in notes[0] and report.added > 0
