@@ -21,7 +21,7 @@ from .errors import CorpusError, IndexBusyError, IndexCorruptError, IndexMismatc
 from .load import Problem, load_corpus
 from .split import CHUNKER_VERSION, split_document
 from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore, paged_get
-from .types import Chunk, SourceDocument, Unit
+from .types import Chunk, SourceDocument
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -107,10 +107,7 @@ def _add_chunks(
     """Embed chunks (with heading context) and their units, and write both collections.
     Texts go in length order, so each batch pads to similar lengths."""
     chunks = sorted(chunks, key=lambda c: len(c.embed_text))
-    units = sorted(
-        ((c, i, u) for c in chunks for i, u in enumerate(_entries(c))),
-        key=lambda t: len(t[2]) if isinstance(t[2], str) else t[2].end - t[2].start,
-    )
+    units = sorted((e for c in chunks for e in unit_entries(c)), key=lambda e: len(e.text))
     total = len(chunks) + len(units)
     done = 0
     for part in _batches(len(chunks), batch):
@@ -126,21 +123,11 @@ def _add_chunks(
         progress("embedding", done, total)
     for part in _batches(len(units), batch):
         group = units[part]
-        texts = [
-            u if isinstance(u, str) else c.text[u.start - c.start : u.end - c.start]
-            for c, _, u in group
-        ]
-        vectors = embedder.embed(
-            [
-                t if isinstance(u, str) else unit_embed_text(c, t)
-                for (c, _, u), t in zip(group, texts, strict=True)
-            ]
-        )
         gen.units.add(
-            ids=[f"{c.id}:{i}" for c, i, _ in group],
-            embeddings=vectors,
-            documents=texts,
-            metadatas=[_unit_metadata(c, i, u) for c, i, u in group],
+            ids=[e.id for e in group],
+            embeddings=embedder.embed([e.embed_text for e in group]),
+            documents=[e.text for e in group],
+            metadatas=[e.metadata for e in group],
         )
         done += len(group)
         progress("embedding", done, total)
@@ -162,23 +149,35 @@ def _unused_hints(doc: SourceDocument, chunks: list[Chunk]) -> list[Problem]:
     ]
 
 
-def _entries(chunk: Chunk) -> list[Unit | str]:
-    """What the units collection holds for a chunk: its quotable units, then its question
-    hints (never quoted; they let a user's own wording find the passage)."""
-    return [*chunk.units, *chunk.questions]
+@dataclass(frozen=True)
+class UnitEntry:
+    """One record of the units collection: what is stored, what is embedded, its metadata."""
+
+    id: str
+    text: str
+    embed_text: str
+    metadata: dict[str, Any]
 
 
-def _unit_metadata(chunk: Chunk, order: int, unit: Unit | str) -> dict[str, Any]:
-    base = {"chunk_id": chunk.id, "source": chunk.source, "order": order}
-    if isinstance(unit, str):
-        return {**base, "start": chunk.start, "end": chunk.start, "kind": "question", "parent": -1}
-    return {
-        **base,
-        "start": unit.start,
-        "end": unit.end,
-        "kind": unit.kind,
-        "parent": -1 if unit.parent is None else unit.parent,
-    }
+def unit_entries(chunk: Chunk) -> list[UnitEntry]:
+    """A chunk's records in the units collection: its quotable units (embedded with their
+    heading), then its question hints (embedded as they are, never quoted; they let a user's
+    own wording find the passage). Ids are `{chunk_id}:{order}`."""
+    base: dict[str, Any] = {"chunk_id": chunk.id, "source": chunk.source}
+    out = []
+    for i, u in enumerate(chunk.units):
+        text = chunk.text[u.start - chunk.start : u.end - chunk.start]
+        parent = -1 if u.parent is None else u.parent
+        meta: dict[str, Any] = {"start": u.start, "end": u.end, "kind": u.kind, "parent": parent}
+        out.append(
+            UnitEntry(
+                f"{chunk.id}:{i}", text, unit_embed_text(chunk, text), {**base, **meta, "order": i}
+            )
+        )
+    for i, q in enumerate(chunk.questions, start=len(chunk.units)):
+        meta = {"start": chunk.start, "end": chunk.start, "kind": "question", "parent": -1}
+        out.append(UnitEntry(f"{chunk.id}:{i}", q, q, {**base, **meta, "order": i}))
+    return out
 
 
 def build_index(

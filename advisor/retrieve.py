@@ -126,7 +126,7 @@ class LexicalIndex:
     def _unknown(self, word: str, also_known: set[str] | None = None) -> bool:
         """No chunk has any of the word's tokens (a stop word, which has none, is not unknown)."""
         tokens = set(self.tokenize([word])[0])
-        return bool(tokens) and not tokens & (self.df.keys() | (also_known or set()))
+        return bool(tokens) and not (tokens & self.df.keys() or tokens & (also_known or set()))
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))

@@ -51,7 +51,7 @@ from _synthetic import large_settings
 def chunk_and_unit_texts(settings: Any, embedder: Any) -> tuple[list[Any], list[str], list[str]]:
     """What a build embeds: the chunks' embed texts, then their units' texts and their
     question hints (front matter `questions`), which the build embeds beside the units."""
-    from advisor.index import index_spec, unit_embed_text
+    from advisor.index import index_spec, unit_entries
     from advisor.load import load_corpus
     from advisor.split import split_document
 
@@ -64,11 +64,7 @@ def chunk_and_unit_texts(settings: Any, embedder: Any) -> tuple[list[Any], list[
             d, embedder.count_tokens, spec.chunk_tokens, settings.chunk_overlap_tokens
         )
     ]
-    units = [
-        unit_embed_text(c, c.text[u.start - c.start : u.end - c.start])
-        for c in chunks
-        for u in c.units
-    ] + [q for c in chunks for q in c.questions]
+    units = [e.embed_text for c in chunks for e in unit_entries(c)]
     return chunks, [c.embed_text for c in chunks], units
 
 

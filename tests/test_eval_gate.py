@@ -30,14 +30,17 @@ GATES = {
 }
 
 
+def _assert_gates(advisor, dataset: Path, gates: dict[str, float], out: Path) -> None:
+    minimums = [f"{name}={value}" for name, value in gates.items()]
+    code = run_eval_command(advisor, dataset, out, minimums)
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    failing = {k: summary[k] for k, v in gates.items() if summary[k] is None or summary[k] < v}
+    assert code == 0 and not failing, failing
+
+
 @pytest.mark.slow
 def test_project_dataset_meets_the_gates(advisor, tmp_path: Path) -> None:
-    dataset = ROOT / "evals" / "datasets" / "career.jsonl"
-    minimums = [f"{name}={value}" for name, value in GATES.items()]
-    code = run_eval_command(advisor, dataset, tmp_path, minimums)
-    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
-    failing = {k: summary[k] for k, v in GATES.items() if summary[k] is None or summary[k] < v}
-    assert code == 0 and not failing, failing
+    _assert_gates(advisor, ROOT / "evals" / "datasets" / "career.jsonl", GATES, tmp_path)
     assert (tmp_path / "report.html").read_text().count("<svg") >= 1
 
 
@@ -59,10 +62,4 @@ HELD_OUT = sorted((ROOT / "evals" / "datasets").glob("holdout*.jsonl"))
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset", HELD_OUT, ids=lambda p: p.stem)
 def test_held_out_datasets_meet_the_gates(advisor, tmp_path: Path, dataset: Path) -> None:
-    minimums = [f"{name}={value}" for name, value in HELD_OUT_GATES.items()]
-    code = run_eval_command(advisor, dataset, tmp_path, minimums)
-    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
-    failing = {
-        k: summary[k] for k, v in HELD_OUT_GATES.items() if summary[k] is None or summary[k] < v
-    }
-    assert code == 0 and not failing, failing
+    _assert_gates(advisor, dataset, HELD_OUT_GATES, tmp_path)

@@ -382,7 +382,7 @@ def _score(
     q_tokens = view.lexical.tokenize([query])[0]
     cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
     overlaps = _overlaps(view, q_tokens, [c.text for c in cands])
-    hinted = {cid: float(np.max(h @ q_full)) for cid, h in pool.hints.items() if len(h)}
+    hinted = {cid: float(np.max(h @ q_full)) for cid, h in pool.hints.items()}
     for cand, sim, vector, overlap in zip(cands, cos, vectors, overlaps, strict=True):
         summary = _is_summary(cand.chunk, view)
         # a lead's or conclusion's hints are as general as its text ("what is this job in a
