@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from .config import Settings, apply_offline_env
 from .embed import Embedder, make_embeddings
 from .errors import InvalidQuestionError
-from .index import IndexReport, Progress, build_index
+from .index import IndexReport, Progress, build_index, unindexed_mentions
 from .retrieve import AdvisorRetriever, Searcher, is_acronym
 from .store import IndexStore, open_store
 from .types import Answer, Retrieval
@@ -214,13 +214,17 @@ class Advisor(Runnable[dict, Answer]):
             return
         view = self.searcher.view()
         retrieval = self.retrieve(question, history)
+        unindexed = unindexed_mentions(self.settings, question)
         first = True
         for part in self.generator.generate(
             question, retrieval, view, self.embedder.embed, history
         ):
             if first:
                 retrieved = [h.chunk.doc_id for h in retrieval.hits]
-                part = part.model_copy(update={"question": question, "retrieved": retrieved})
+                update: dict[str, Any] = {"question": question, "retrieved": retrieved}
+                if unindexed:
+                    update["notice"] = " ".join(filter(None, [part.notice, unindexed]))
+                part = part.model_copy(update=update)
                 first = False
             yield part
 

@@ -92,6 +92,14 @@ def run_index(advisor: Any, rebuild: bool = False, quiet: bool = False) -> None:
     bar, update = progress_bar()
     with bar:
         report = advisor.index(rebuild=rebuild, progress=update)
+    if not quiet:
+        for f in report.files:
+            unit = "slides" if f.format == "PowerPoint" else "pages"
+            pages = f", {f.pages} {unit}" if f.pages else ""
+            console.print(
+                f"  {f.source}: {f.format or 'file'}{pages}, {f.chunks} chunks ({f.status})",
+                highlight=False,
+            )
     for problem in report.problems:
         label = "Skipped" if problem.skipped else "Note"
         err.print(f"[yellow]{label}[/] {problem.source}: {problem.reason}", highlight=False)
@@ -115,6 +123,20 @@ def index(
         from .chain import Advisor
 
         run_index(Advisor(settings_with(corpus_dir=corpus)), rebuild=rebuild)
+
+
+@app.command()
+def show(
+    doc_id: Annotated[str, typer.Argument(help="A document id (file name without extension).")],
+    start: Annotated[int | None, typer.Option(help="Print from this character offset.")] = None,
+    end: Annotated[int | None, typer.Option(help="Print up to this character offset.")] = None,
+) -> None:
+    """Print a document's text as the advisor loaded it: what citations' offsets index."""
+    with user_errors():
+        from .load import show_document
+
+        text = show_document(settings_with(), doc_id)
+        sys.stdout.write(text[start:end] if start is not None or end is not None else text)
 
 
 def _prepare(settings: Settings) -> Any:

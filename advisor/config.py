@@ -119,6 +119,11 @@ class Settings(BaseSettings):
 
     # retrieval
     k: int = Field(10, description="Chunks handed to the generator.")
+    max_passages_per_document: int = Field(
+        6,
+        description="Most passages one document may hand the answer stage (of k), so a large "
+        "table or report does not crowd out the others.",
+    )
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     unit_search_weight: float = Field(

@@ -7,6 +7,7 @@ writes nothing. A lock file keeps two builds from running at once.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,9 +27,21 @@ from .types import Chunk, SourceDocument
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+@dataclass(frozen=True)
+class FileReport:
+    """One indexed file, for the per-file lines of `advisor index`."""
+
+    source: str
+    title: str
+    format: str
+    pages: int | None
+    chunks: int
+    status: str  # "new" | "changed" | "unchanged"
+
+
 @dataclass
 class IndexReport:
-    """What a build did, for the summary line."""
+    """What a build did, for the summary line and one line per file."""
 
     documents: int = 0
     added: int = 0
@@ -38,6 +51,7 @@ class IndexReport:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     wrote: bool = False
+    files: list[FileReport] = field(default_factory=list)
 
 
 def index_spec(settings: Settings, embedder: Embedder) -> IndexSpec:
@@ -107,12 +121,22 @@ def _add_chunks(
     """Embed chunks (with heading context) and their units, and write both collections.
     Texts go in length order, so each batch pads to similar lengths."""
     chunks = sorted(chunks, key=lambda c: len(c.embed_text))
-    units = sorted((e for c in chunks for e in unit_entries(c)), key=lambda e: len(e.text))
-    total = len(chunks) + len(units)
+    # a passage that is one quotable unit (a table row, a short paragraph) lends the unit its
+    # own vector: embedding the same words twice would double the cost of a large table
+    single = {c.id: c for c in chunks if _is_single_unit(c)}
+    reused: dict[str, Any] = {}
+    units = sorted(
+        (e for c in chunks for e in unit_entries(c)), key=lambda e: len(e.text)
+    )
+    own = [e for e in units if not (e.metadata["chunk_id"] in single and e.metadata["order"] == 0)]
+    total = len(chunks) + len(own)
     done = 0
     for part in _batches(len(chunks), batch):
         some = chunks[part]
         vectors = embedder.embed([c.embed_text for c in some])
+        for c, v in zip(some, vectors, strict=True):
+            if c.id in single:
+                reused[c.id] = v
         gen.chunks.add(
             ids=[c.id for c in some],
             embeddings=vectors,
@@ -121,8 +145,8 @@ def _add_chunks(
         )
         done += len(some)
         progress("embedding", done, total)
-    for part in _batches(len(units), batch):
-        group = units[part]
+    for part in _batches(len(own), batch):
+        group = own[part]
         gen.units.add(
             ids=[e.id for e in group],
             embeddings=embedder.embed([e.embed_text for e in group]),
@@ -131,6 +155,63 @@ def _add_chunks(
         )
         done += len(group)
         progress("embedding", done, total)
+    lent = [e for e in units if e.metadata["chunk_id"] in single and e.metadata["order"] == 0]
+    for part in _batches(len(lent), batch):
+        group = lent[part]
+        gen.units.add(
+            ids=[e.id for e in group],
+            embeddings=np.asarray([reused[e.metadata["chunk_id"]] for e in group]),
+            documents=[e.text for e in group],
+            metadatas=[e.metadata for e in group],
+        )
+
+
+def _file_reports(
+    current: dict[str, SourceDocument],
+    previous: dict[str, dict],
+    per_doc: dict[str, int],
+    todo: set[str],
+) -> list[FileReport]:
+    out = []
+    for source, doc in sorted(current.items()):
+        status = "unchanged" if source not in todo else ("changed" if source in previous else "new")
+        chunks = per_doc.get(source, int(previous.get(source, {}).get("chunks", 0)))
+        out.append(FileReport(source, doc.title, doc.format, doc.pages, chunks, status))
+    return out
+
+
+PROBLEMS_FILE = "problems.json"
+
+
+def save_problems(settings: Settings, problems: list[Problem]) -> None:
+    """Remember which files could not be indexed, so a question about one can say so."""
+    import json
+    import os
+
+    path = settings.index_dir / PROBLEMS_FILE
+    data = [{"source": p.source, "reason": p.reason} for p in problems if p.skipped]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_problems(settings: Settings) -> list[Problem]:
+    """The files the last build could not index (none when it never ran or the file is bad)."""
+    import json
+
+    try:
+        data = json.loads((settings.index_dir / PROBLEMS_FILE).read_text(encoding="utf-8"))
+        return [Problem(str(d["source"]), str(d["reason"])) for d in data]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _is_single_unit(chunk: Chunk) -> bool:
+    """One quotable unit that is (nearly) the whole passage."""
+    if len(chunk.units) != 1:
+        return False
+    unit = chunk.units[0]
+    return (unit.end - unit.start) >= 0.8 * len(chunk.text.strip())
 
 
 def _unused_hints(doc: SourceDocument, chunks: list[Chunk]) -> list[Problem]:
@@ -243,7 +324,9 @@ def _build(
     gone = [s for s in previous if s not in current]
     report.changed_documents = [d.source for d in todo] + gone
 
+    save_problems(settings, report.problems)
     if old is not None and not todo and not gone and not rebuild:
+        report.files = _file_reports(current, previous, {}, set())
         report.unchanged = sum(int(v.get("chunks", 0)) for v in previous.values())
         report.seconds = time.perf_counter() - started
         store.drop_others(keep=old.name)  # leftovers of an interrupted build, if any
@@ -266,9 +349,12 @@ def _build(
             "doc_id": d.doc_id,
             "title": d.title,
             "chunks": per_doc.get(s, previous.get(s, {}).get("chunks", 0)),
+            "format": d.format,
+            "pages": d.pages,
         }
         for s, d in current.items()
     }
+    report.files = _file_reports(current, previous, per_doc, {d.source for d in todo})
     gen = store.create(spec, manifest)
     batch = max(1, min(settings.embedding_batch_size * 4, 2000))
     report.unchanged = _copy_documents(old, gen, keep, batch) if old is not None and keep else 0
@@ -281,3 +367,24 @@ def _build(
     report.wrote = True
     report.seconds = time.perf_counter() - started
     return report
+
+
+_NAME_WORD = re.compile(r"[a-z0-9]+")
+
+
+def unindexed_mentions(settings: Settings, question: str) -> str | None:
+    """A notice when the question names a file that could not be indexed ("the budget report"
+    for scanned-budget-report.pdf): its answer cannot come from there, and the user should know
+    why rather than read an answer from other documents as if it were that one's."""
+    problems = load_problems(settings)
+    if not problems:
+        return None
+    asked = set(_NAME_WORD.findall(question.lower()))
+    named = []
+    for p in problems:
+        stem = p.source.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+        words = {w for w in _NAME_WORD.findall(stem) if len(w) > 3 or w.isdigit()}
+        hit = words & asked
+        if words and (len(hit) >= 2 or hit == words):
+            named.append(f"{p.source} could not be indexed ({p.reason}), so it was not searched.")
+    return " ".join(named) or None

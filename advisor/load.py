@@ -1,28 +1,30 @@
 """Stage 1, load: a folder of files becomes `SourceDocument`s; every unreadable file is reported.
 
 Markdown and plain text keep the file's exact characters (so a citation's offsets index the file
-itself); HTML, PDF and CSV are converted to Markdown-like text whose offsets the citations use.
+itself); PDF, Word, PowerPoint, HTML, Excel and CSV go through `advisor.convert`, which writes
+the same structured text, and citations index that converted text.
 """
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import hashlib
-import io
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from .convert import CONVERTERS, Converted, Unreadable
+from .convert.blocks import clean_title, unreadable_reason, words_title
 from .errors import CorpusError
 from .types import SourceDocument
 
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
 PAGE_MARKER = re.compile(r"^-{2,} Page (\d+) -{2,}[ \t]*$", re.M)
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
@@ -36,10 +38,6 @@ class Problem:
     source: str
     reason: str
     skipped: bool = True
-
-
-class Unreadable(Exception):
-    """Raised by a loader for a file it cannot turn into text."""
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
@@ -105,103 +103,71 @@ def _decode(raw: bytes) -> str:
         raise Unreadable(f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
-def _load_markdown(raw: bytes, path: Path) -> tuple[str, str | None, list[int] | None]:
+def _load_markdown(raw: bytes, path: Path) -> Converted:
+    """Markdown and plain text are read as they are (citations index the file itself); a text
+    that opens with an e-mail style header block ("Title: ...", as PEPs and RFCs do) takes its
+    title from there."""
     text = _decode(raw)
     meta, body_start = front_matter(text)
     title = meta.get("title")
+    if not title and (header := _HEADER_BLOCK.match(text)):
+        fields = dict(_HEADER_FIELD.findall(header.group(0)))
+        title = fields.get("Title") or fields.get("Subject")
     if not title:
-        heading = HEADING.search(text, body_start)
-        title = heading.group(1) if heading else None
+        title = _first_heading(text, body_start)
     markers = list(PAGE_MARKER.finditer(text))
     pages = [m.start() for m in markers] if markers else None
-    return text, str(title) if title else None, pages
+    count = len(pages) if pages else None
+    return Converted(text, str(title) if title else None, pages, pages=count)
 
 
-def _load_html(raw: bytes, path: Path) -> tuple[str, str | None, list[int] | None]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(_decode(raw), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    blocks = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "tr", "blockquote", "dt", "dd"}
-    lines: list[str] = []
-    for el in soup.find_all(blocks):
-        if any(parent.name in blocks for parent in el.parents):
-            continue
-        if el.name == "tr":
-            text = " | ".join(c.get_text(" ", strip=True) for c in el.find_all(["td", "th"]))
-        else:
-            text = " ".join(el.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if el.name[0] == "h" and el.name[1:].isdigit():
-            lines.append(f"\n{'#' * int(el.name[1:])} {text}\n")
-        elif el.name == "li":
-            lines.append(f"- {text}")
-        else:
-            lines.append(f"\n{text}\n")
-    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
-    title_tag = soup.find("title")
-    title = title_tag.get_text(strip=True) if title_tag else None
-    if not title and (h1 := soup.find("h1")):
-        title = h1.get_text(" ", strip=True)
-    return body, title or None, None
+_HEADER_BLOCK = re.compile(r"\A(?:[A-Z][\w-]{1,30}:[ \t]+\S.*\n(?:[ \t]+\S.*\n)*){2,}")
+_HEADER_FIELD = re.compile(r"^([A-Z][\w-]{1,30}):[ \t]+(.+)$", re.M)
+_SETEXT = re.compile(r"^(\S[^\n]{2,120})\n(?:={3,}|-{3,})[ \t]*$", re.M)
 
 
-def _load_pdf(raw: bytes, path: Path) -> tuple[str, str | None, list[int] | None]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise Unreadable("the PDF is encrypted; save an unencrypted copy")
-        texts = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
-    except Unreadable:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise Unreadable(f"broken PDF ({exc})") from None
-    except Exception as exc:  # pypdf raises many types on damaged files
-        if "encrypt" in str(exc).lower() or "crypt" in type(exc).__name__.lower():
-            raise Unreadable("the PDF is encrypted; save an unencrypted copy") from None
-        raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})") from None
-    starts, parts, offset = [], [], 0
-    for text in texts:
-        starts.append(offset)
-        part = text.strip() + "\n\n"
-        parts.append(part)
-        offset += len(part)
-    return "".join(parts), title, starts
+def _first_heading(text: str, start: int) -> str | None:
+    """The first heading (ATX or underlined) that reads as a title, not a placeholder."""
+    found = sorted(
+        [(m.start(), m.group(1)) for m in HEADING.finditer(text, start)]
+        + [(m.start(), m.group(1)) for m in _SETEXT.finditer(text, start)]
+    )
+    for _, heading in found[:8]:
+        heading = heading.strip().strip("*_").strip()
+        if len(re.sub(r"\[[^\]]*\]", " ", heading).split()) < 2:
+            continue  # a template placeholder ("[Agency/State]")
+        if clean_title(heading):
+            return clean_title(heading)
+    return None
 
 
-def _load_csv(raw: bytes, path: Path) -> tuple[str, str | None, list[int] | None]:
-    text = _decode(raw).lstrip("\ufeff")
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise Unreadable(f"malformed CSV ({exc})") from None
-    if not rows:
-        raise Unreadable("empty CSV")
-    header, body = rows[0], rows[1:]
-    lines = [f"# {path.stem}", "", f"Rows of {path.name}, one per line:"]
-    for row in body:
-        cells = [
-            f"{h.strip()}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()
-        ]
-        if cells:
-            lines.append("- " + "; ".join(cells))
-    return "\n".join(lines) + "\n", None, None
+def _converted(suffix: str) -> Callable[[bytes, Path], Converted]:
+    fmt, convert = CONVERTERS[suffix]
+
+    def load(raw: bytes, path: Path) -> Converted:
+        out = convert(raw, path.name)
+        # a PDF's text layer can be glyph codes or letter soup (fonts without a character map,
+        # or a scan with a bad OCR layer); other formats store their characters as they are
+        if fmt == "PDF" and (reason := unreadable_reason(out.text)):
+            raise Unreadable(reason)
+        if not out.title:
+            out.title = _first_heading(out.text, 0)
+        return out
+
+    return load
 
 
-LOADERS: dict[str, Callable[[bytes, Path], tuple[str, str | None, list[int] | None]]] = {
+LOADERS: dict[str, Callable[[bytes, Path], Converted]] = {
     ".md": _load_markdown,
     ".markdown": _load_markdown,
     ".txt": _load_markdown,
-    ".html": _load_html,
-    ".htm": _load_html,
-    ".pdf": _load_pdf,
-    ".csv": _load_csv,
+    **{suffix: _converted(suffix) for suffix in CONVERTERS},
+}
+FORMATS: dict[str, str] = {
+    ".md": "Markdown",
+    ".markdown": "Markdown",
+    ".txt": "text",
+    **{suffix: fmt for suffix, (fmt, _) in CONVERTERS.items()},
 }
 
 
@@ -219,9 +185,10 @@ def load_file(path: Path, root: Path, max_bytes: int | None = None) -> SourceDoc
         raise Unreadable(f"cannot be read ({exc.strerror or exc})") from None
     if not raw.strip():
         raise Unreadable("empty file")
-    text, title, pages = loader(raw, path)
+    converted = loader(raw, path)
+    text, title, pages = converted.text, converted.title, converted.page_starts
     if not text.strip():
-        raise Unreadable("no text could be extracted")
+        raise Unreadable("no readable text (scanned pages or broken fonts?)")
     rel = path.relative_to(root).as_posix()
     hints: dict[str, list[str]] = {}
     notes: list[str] = []
@@ -232,12 +199,14 @@ def load_file(path: Path, root: Path, max_bytes: int | None = None) -> SourceDoc
     return SourceDocument(
         doc_id=rel.rsplit(".", 1)[0] if "." in path.name else rel,
         source=rel,
-        title=title or path.stem.replace("-", " ").replace("_", " ").strip().capitalize(),
+        title=title or words_title(path.name),
         text=text,
         content_hash=digest.hexdigest(),
         page_starts=pages,
         questions=hints,
-        notes=notes,
+        notes=notes + converted.notes,
+        format=FORMATS.get(path.suffix.lower(), ""),
+        pages=converted.pages,
     )
 
 
@@ -278,3 +247,24 @@ def load_corpus(
         docs.append(doc)
         problems.extend(Problem(rel, note, skipped=False) for note in doc.notes)
     return docs, problems
+
+
+def show_document(settings: Any, doc_id: str) -> str:
+    """The loaded text of one corpus document, by doc id or file name (for `advisor show`)."""
+    root = Path(settings.corpus_dir)
+    if not root.is_dir():
+        raise CorpusError(f"The corpus folder {root} does not exist (set ADVISOR_CORPUS_DIR).")
+    known: list[str] = []
+    for path, loop in iter_files(root, settings.exclude):
+        if loop:
+            continue
+        rel = path.relative_to(root).as_posix()
+        stem = rel.rsplit(".", 1)[0] if "." in path.name else rel
+        known.append(stem)
+        if doc_id in (rel, stem):
+            try:
+                return load_file(path, root, int(settings.max_file_mb * 1e6)).text
+            except Unreadable as exc:
+                raise CorpusError(f"{rel} could not be read: {exc}") from None
+    hint = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+    raise CorpusError(f"No document '{doc_id}' in {root}. Documents: {hint or 'none'}.")

@@ -37,6 +37,13 @@ _BECOME = re.compile(
     re.I,
 )
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*(\w+)")
+# "does a dentist earn", "for a registered nurse": the thing a question is about, after an
+# article; "I'm a nurse", "as a teacher" describe the asker instead
+_SUBJECT = re.compile(
+    r"(?<![\w'])(?<!\bI'm )(?<!\bI am )(?<!\bas )(?<!\bbeen )(?:a|an)\s+"
+    r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,2})",
+    re.I,
+)
 
 
 def is_acronym(word: str) -> bool:
@@ -121,6 +128,19 @@ class LexicalIndex:
             cut = next((i for i, w in enumerate(words) if w.lower() in STOPWORDS), len(words))
             if cut and self._unknown(words[cut - 1]):
                 found.append(words[cut - 1])
+        return found
+
+    def unknown_subject(self, text: str) -> list[str]:
+        """The head of a noun phrase the question asks about ("How much does a dentist earn?")
+        when no chunk mentions it: its other words may match loosely related passages, but a
+        passage that never names the subject cannot answer about it."""
+        found = []
+        for m in _SUBJECT.finditer(text):
+            words = m.group(1).split()
+            cut = next((i for i, w in enumerate(words) if w.lower() in STOPWORDS), len(words))
+            head = words[cut - 1] if cut else ""
+            if head and len(head) > 3 and head.isalpha() and self._unknown(head):
+                found.append(head)
         return found
 
     def _unknown(self, word: str, also_known: set[str] | None = None) -> bool:
@@ -290,7 +310,7 @@ class Searcher:
             for rank, cid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
                 fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
         best_first = sorted(fused, key=fused.__getitem__, reverse=True)
-        top = [cid for cid in best_first if cid in view.position][: s.k]
+        top = _capped([cid for cid in best_first if cid in view.position], view, s)
         hits = [
             Hit(
                 chunk=view.chunks[view.position[cid]],
@@ -301,7 +321,11 @@ class Searcher:
             for cid in top
         ]
         best = max(dense.values(), default=0.0)
-        unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
+        unknown = (
+            view.lexical.unknown_names(query)
+            + view.lexical.unknown_role(query)
+            + view.lexical.unknown_subject(query)
+        )
         # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something
         # the corpus lacks
         unknown_acronym = any(is_acronym(w) for w in unknown)
@@ -317,6 +341,28 @@ class Searcher:
             unknown_terms=unknown,
             answerable=answerable,
         )
+
+
+def _capped(ranked: list[str], view: GenerationView, s: Settings) -> list[str]:
+    """The best `k` passages with at most `max_passages_per_document` from one document, so a
+    long table or report cannot crowd out every other document; passages over the cap fill
+    the list only when no other document has any left."""
+    kept: list[str] = []
+    over: list[str] = []
+    per_doc: Counter[str] = Counter()
+    for cid in ranked:
+        doc = view.chunks[view.position[cid]].doc_id
+        if per_doc[doc] < s.max_passages_per_document:
+            per_doc[doc] += 1
+            kept.append(cid)
+        else:
+            over.append(cid)
+        if len(kept) >= s.k:
+            break
+    if len(kept) < s.k:
+        kept += over[: s.k - len(kept)]
+        kept.sort(key=ranked.index)
+    return kept
 
 
 class AdvisorRetriever(BaseRetriever):

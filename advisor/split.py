@@ -40,7 +40,8 @@ class Block:
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    return MarkdownIt("commonmark").enable("table")
+    # block structure only: the inline pass (emphasis, links) is never used and costs most
+    return MarkdownIt("commonmark").enable("table").disable("inline")
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +63,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 _MAYBE_BOUNDARY = re.compile(r"[.!?…;:]['\"’”)\]]*\s|\n")
 
 
+_SOFT_BREAK = re.compile(r"(?<![\n:])[ \t]*\n(?![ \t]*(?:\n|[-*+•] |\d{1,3}[.)] ))")
+
+
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans (absolute offsets) of `text[start:end]`. A fragment of fewer than four
     words ("Absolutely.") joins the next sentence: quoted alone it would mean nothing."""
@@ -70,7 +74,10 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         return [(s, e)] if e > s else [(start, end)]  # one sentence: pysbd is slow, skip it
     spans: list[tuple[int, int]] = []
     carry: int | None = None
-    for seg in segmenter().segment(text[start:end]):
+    # a hard-wrapped paragraph: a single line break is a space to the segmenter (same length,
+    # so offsets hold), and a sentence runs on across it
+    flat = _SOFT_BREAK.sub(" ", text[start:end])
+    for seg in segmenter().segment(flat):
         s, e = _trim(text, start + seg.start, start + seg.end)
         if e <= s:
             continue
@@ -244,6 +251,8 @@ def split_document(
         return " > ".join(p for p in (doc.title, section()) if p)
 
     def fits(start: int, end: int) -> bool:
+        if end - start > max_tokens * 8 and len(text[start:end].split()) > max_tokens:
+            return False  # every word is at least one token: no need to count
         return count_tokens(f"{prefix()}\n{text[start:end]}") <= max_tokens
 
     def flush() -> None:
@@ -274,6 +283,13 @@ def split_document(
             flush()
         if fits(start, end):
             pending.append((start, end, units))
+            return
+        if _is_record(text, start, end, units):
+            # a table row ("Column: value; ...") stays whole: a piece of a record means
+            # nothing, and the model reads its start (the row's name) where truncation falls
+            flush()
+            pending.append((start, end, units))
+            flush()
             return
         # a single span too big for a chunk: cut it (units become the pieces themselves)
         room = max_tokens - count_tokens(prefix() + "\n") + 2
@@ -306,6 +322,19 @@ def split_document(
             )
     flush()
     return [c for c in chunks if c.units]
+
+
+_RECORD = re.compile(r"^[^:;\n]{1,120}: [^;\n]*(?:; [^:;\n]{1,120}: [^;\n]*){2,}$")
+
+
+def _is_record(text: str, start: int, end: int, units: list[Unit]) -> bool:
+    """One list item written as a table row: "Name: value; Name: value; ..." on one line."""
+    return (
+        len(units) == 1
+        and units[0].kind == "item"
+        and end - start < 8000
+        and _RECORD.match(text[start:end].lstrip("- ")) is not None
+    )
 
 
 def _reparent(units: list[Unit]) -> list[Unit]:

@@ -19,6 +19,8 @@ class SourceDocument(BaseModel):
     # front matter `questions`: heading -> questions its section answers (see load.py)
     questions: dict[str, list[str]] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)  # what loading ignored, for the user
+    format: str = ""  # "PDF", "Word", "Markdown", ... (for the index report)
+    pages: int | None = None  # pages, slides or sheets of the file, when it has them
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:

@@ -25,8 +25,10 @@ def test_every_format_loads(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("Plain notes about PRINCE2 exams.\n", encoding="utf-8")
     (tmp_path / "sub" / "page.html").write_text(
         "<html><head><title>Scrum page</title><script>alert(1)</script></head><body>"
-        "<h1>Scrum roles</h1><p>A Scrum Team has a Product Owner.</p>"
-        "<ul><li>Scrum Master</li><li>Developers</li></ul></body></html>",
+        "<nav><a href='/'>Home</a> <a href='/about'>About us</a></nav>"
+        "<main><h1>Scrum roles</h1><p>A Scrum Team has a Product Owner.</p>"
+        "<h2>Accountabilities</h2>"
+        "<ul><li>Scrum Master</li><li>Developers</li></ul></main></body></html>",
         encoding="utf-8",
     )
     (tmp_path / "rows.csv").write_text("name,hours\nCSM course,16\n", encoding="utf-8")
@@ -38,7 +40,8 @@ def test_every_format_loads(tmp_path: Path) -> None:
     assert set(by_id) == {"notes", "sub/page", "rows", "two"}
     html = by_id["sub/page"]
     assert html.title == "Scrum page"
-    assert "# Scrum roles" in html.text and "- Scrum Master" in html.text
+    assert "## Accountabilities" in html.text and "- Scrum Master" in html.text
+    assert "About us" not in html.text  # navigation is not content
     assert "alert" not in html.text  # scripts are not content
     assert "name: CSM course; hours: 16" in by_id["rows"].text
     pdf = by_id["two"]
@@ -70,7 +73,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_loads(tmp_path: Path) -> No
     assert "empty" in reasons["empty.md"]
     assert "PDF" in reasons["broken.pdf"]
     assert "encrypted" in reasons["locked.pdf"]
-    assert "unsupported" in reasons["slides.pptx"]
+    assert "not a valid Office file" in reasons["slides.pptx"]
     assert any("loop" in source and "loop" in reason for source, reason in reasons.items())
 
 
