@@ -125,9 +125,7 @@ def _add_chunks(
     # own vector: embedding the same words twice would double the cost of a large table
     single = {c.id: c for c in chunks if _is_single_unit(c)}
     reused: dict[str, Any] = {}
-    units = sorted(
-        (e for c in chunks for e in unit_entries(c)), key=lambda e: len(e.text)
-    )
+    units = sorted((e for c in chunks for e in unit_entries(c)), key=lambda e: len(e.text))
     own = [e for e in units if not (e.metadata["chunk_id"] in single and e.metadata["order"] == 0)]
     total = len(chunks) + len(own)
     done = 0

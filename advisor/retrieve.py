@@ -37,13 +37,6 @@ _BECOME = re.compile(
     re.I,
 )
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*(\w+)")
-# "does a dentist earn", "for a registered nurse": the thing a question is about, after an
-# article; "I'm a nurse", "as a teacher" describe the asker instead
-_SUBJECT = re.compile(
-    r"(?<![\w'])(?<!\bI'm )(?<!\bI am )(?<!\bas )(?<!\bbeen )(?:a|an)\s+"
-    r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,2})",
-    re.I,
-)
 
 
 def is_acronym(word: str) -> bool:
@@ -128,19 +121,6 @@ class LexicalIndex:
             cut = next((i for i, w in enumerate(words) if w.lower() in STOPWORDS), len(words))
             if cut and self._unknown(words[cut - 1]):
                 found.append(words[cut - 1])
-        return found
-
-    def unknown_subject(self, text: str) -> list[str]:
-        """The head of a noun phrase the question asks about ("How much does a dentist earn?")
-        when no chunk mentions it: its other words may match loosely related passages, but a
-        passage that never names the subject cannot answer about it."""
-        found = []
-        for m in _SUBJECT.finditer(text):
-            words = m.group(1).split()
-            cut = next((i for i, w in enumerate(words) if w.lower() in STOPWORDS), len(words))
-            head = words[cut - 1] if cut else ""
-            if head and len(head) > 3 and head.isalpha() and self._unknown(head):
-                found.append(head)
         return found
 
     def _unknown(self, word: str, also_known: set[str] | None = None) -> bool:
@@ -321,11 +301,7 @@ class Searcher:
             for cid in top
         ]
         best = max(dense.values(), default=0.0)
-        unknown = (
-            view.lexical.unknown_names(query)
-            + view.lexical.unknown_role(query)
-            + view.lexical.unknown_subject(query)
-        )
+        unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
         # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something
         # the corpus lacks
         unknown_acronym = any(is_acronym(w) for w in unknown)

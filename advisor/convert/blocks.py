@@ -283,7 +283,10 @@ def unreadable_reason(text: str) -> str | None:
         1 for w in words if _WORDLIKE.match(w) and _VOWEL.search(w) and not _CONSONANT_RUN.search(w)
     )
     function = sum(1 for w in words if w.lower() in _FUNCTION_WORDS)
-    if wordlike / max(len(words), 1) < 0.6 and function / max(len(words), 1) < 0.05:
+    share = function / max(len(words), 1)
+    if (wordlike / max(len(words), 1) < 0.6 and share < 0.05) or (
+        len(words) >= 40 and share < 0.02
+    ):
         return "no readable text: it does not read as words (scanned or broken fonts?)"
     return None
 
