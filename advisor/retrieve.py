@@ -21,7 +21,7 @@ from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from . import tables
 from .config import Settings
@@ -264,15 +264,18 @@ class Searcher:
                 best_hint = max(best_hint, sim)
         return best, best_hint
 
-    def search(self, query: str) -> Retrieval:
+    def search(self, query: str, k: int | None = None) -> Retrieval:
+        """The best `k` passages (`settings.k` by default) and whether they can answer."""
         s = self.settings
+        limit = k or s.k
+        fetch_k = max(s.fetch_k, limit)
         view = self.view()
         focus = view.without_common_words(query)
         vectors = self.embedder.embed([query, focus] if focus != query else [query])
         rankings: list[tuple[dict[str, float], float]] = []
         for vector in vectors:
             found = view.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                vector.tolist(), k=min(s.fetch_k, max(1, view.lexical.n))
+                vector.tolist(), k=min(fetch_k, max(1, view.lexical.n))
             )
             # langchain-chroma returns the raw cosine distance here (lower is closer)
             rankings.append(({str(d.id): 1.0 - float(dist) for d, dist in found}, 1.0))
@@ -282,7 +285,7 @@ class Searcher:
             rankings.append((by_unit, s.unit_search_weight))
         q_tokens = view.lexical.tokenize([query])[0]
         lexical = {
-            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)
+            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)
         }
 
         fused: dict[str, float] = {}
@@ -290,7 +293,7 @@ class Searcher:
             for rank, cid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
                 fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
         best_first = sorted(fused, key=fused.__getitem__, reverse=True)
-        top = [cid for cid in best_first if cid in view.position][: s.k]
+        top = [cid for cid in best_first if cid in view.position][:limit]
         hits = [
             Hit(
                 chunk=view.chunks[view.position[cid]],
@@ -319,26 +322,37 @@ class Searcher:
         )
 
 
+def hit_document(hit: Hit) -> Document:
+    """A retrieved passage as a LangChain `Document`: its text, where it comes from (title,
+    section, source, character offsets, page) and the scores that ranked it."""
+    chunk = hit.chunk
+    return Document(
+        id=chunk.id,
+        page_content=chunk.text,
+        metadata={
+            **chunk.model_dump(include={"doc_id", "title", "section", "source", "start", "end"}),
+            "page": chunk.page,
+            "dense": hit.dense,
+            "lexical": hit.lexical,
+            "fused": hit.fused,
+        },
+    )
+
+
 class AdvisorRetriever(BaseRetriever):
-    """The hybrid search as a LangChain retriever, for apps that want passages only."""
+    """The hybrid search as a LangChain retriever, for apps that want passages only.
+
+    `k` (here, or per call: `invoke(query, k=3)`) is how many passages come back; unset, the
+    advisor's own `settings.k`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: Searcher
+    k: int | None = Field(None, ge=1, description="Passages returned (default: settings.k).")
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
-        result = self.searcher.search(query)
-        return [
-            Document(
-                id=h.chunk.id,
-                page_content=h.chunk.text,
-                metadata={
-                    **h.chunk.model_dump(exclude={"text", "units", "id"}),
-                    "dense": h.dense,
-                    "lexical": h.lexical,
-                    "fused": h.fused,
-                },
-            )
-            for h in result.hits
-        ]
+        if k is not None and (not isinstance(k, int) or k < 1):
+            raise ValueError(f"k must be a positive whole number, not {k!r}.")
+        result = self.searcher.search(query, k=k or self.k)
+        return [hit_document(h) for h in result.hits]
