@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
+from langchain_core.callbacks import AsyncCallbackManager, CallbackManager, Callbacks
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import (
@@ -354,7 +354,6 @@ class Advisor(Runnable[AdvisorInput | dict | str, Answer]):
         [...]}`. Its result is JSON (`question`, `answer`, `declined`, `citations`: the shape
         of `advisor ask --json`); called with a tool call, the `ToolMessage` also carries the
         `Answer` as its artifact. The advisor's run nests inside the tool's in a trace."""
-        from langchain_core.callbacks import Callbacks
         from langchain_core.tools import StructuredTool
 
         def reply(answer: Answer) -> tuple[str, Answer]:

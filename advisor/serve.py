@@ -279,9 +279,10 @@ def create_app(advisor: Advisor) -> FastAPI:
     @app.post(  # type: ignore[misc]
         "/ask/stream",
         response_class=StreamingResponse,
+        response_model=None,
         responses={200: {"content": {"text/event-stream": {}}}, **errors},
     )
-    def ask_stream(request: AskRequest) -> StreamingResponse:
+    def ask_stream(request: AskRequest) -> Any:
         """Answer one question as Server-Sent Events: `chunk` events (`answer`: new text,
         `citations`: new sources) as the answer is produced, then one `end` event with the
         whole answer (the JSON of `/ask`); `error` (`detail`) if it fails on the way."""
