@@ -423,3 +423,19 @@ def test_answering_without_an_index_creates_nothing(tmp_path: Path, embedder: An
     with pytest.raises(IndexMissingError, match="advisor index"):
         advisor.as_retriever().invoke("PMP")
     assert not index_dir.exists()
+
+
+def test_concurrent_batches_give_the_sequential_answers(advisor: Advisor) -> None:
+    """`batch` with several workers shares one advisor across threads; answers must not
+    depend on what else is being answered at the same time."""
+    questions = [
+        "What does an AI project manager do?",
+        "What salary can an AI project manager expect?",
+        "Which certifications should I consider?",
+        "How do I become an AI project manager?",
+        "What is Lean Six Sigma and how does it help project managers?",
+        "What does the NIST AI Risk Management Framework cover?",
+    ]
+    alone = [advisor.ask(q).to_json_dict() for q in questions]
+    together = advisor.batch([{"question": q} for q in questions * 3], {"max_concurrency": 4})
+    assert [a.to_json_dict() for a in together] == alone * 3
