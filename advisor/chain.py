@@ -28,7 +28,6 @@ from langchain_core.runnables import (
     Runnable,
     RunnableConfig,
     RunnableGenerator,
-    RunnableLambda,
     ensure_config,
 )
 from pydantic import BaseModel, Field, PrivateAttr
@@ -197,25 +196,97 @@ class Turn(BaseModel):
     _view: Any = PrivateAttr(default=None)  # the index generation it was searched in
 
 
-class RetrieveStep(Runnable[Turn, Turn]):
-    """The `retrieve` step: a retriever run (`on_retriever_start` / `on_retriever_end` with
-    the passages as `Document`s) around the advisor's conversation-aware search, so a trace
-    shows what was found exactly as a LangChain retriever would."""
+class _Step(Runnable[Any, Turn]):
+    """A pipeline step that reports its own run to the callbacks (start, end or error), the way
+    LangChain's retrievers do, without the per-call signature inspection of `RunnableLambda`:
+    the whole pipeline then costs about as much as the old single runnable did."""
 
-    name = "retrieve"
+    run_type = "chain"
+    blocking = False  # True: `ainvoke` runs `work` in a thread (it searches; models are sync)
 
     def __init__(self, advisor: Advisor) -> None:
         self.advisor = advisor
 
     @property
-    def InputType(self) -> type[Turn]:  # noqa: N802 (LangChain's name)
+    def OutputType(self) -> type[Turn]:  # noqa: N802 (LangChain's name)
         return Turn
+
+    def work(self, input: Any) -> Turn:
+        raise NotImplementedError
+
+    def _output(self, turn: Turn, run: Any) -> Any:
+        return turn
+
+    def _managers(self, config: RunnableConfig | None, manager_cls: Any) -> tuple[Any, Any]:
+        config = ensure_config(config)
+        manager = manager_cls.configure(
+            config.get("callbacks"),
+            inheritable_tags=config.get("tags"),
+            inheritable_metadata=config.get("metadata"),
+        )
+        name = config.get("run_name") or self.get_name()
+        return manager, {"name": name, "run_id": config.get("run_id")}
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Turn:
+        manager, named = self._managers(config, CallbackManager)
+        if self.run_type == "retriever":
+            run = manager.on_retriever_start(None, input.question, **named)
+            end, error = run.on_retriever_end, run.on_retriever_error
+        else:
+            run = manager.on_chain_start(None, input, **named)
+            end, error = run.on_chain_end, run.on_chain_error
+        try:
+            turn = self.work(input)
+        except BaseException as exc:
+            error(exc)
+            raise
+        end(self._output(turn, run))
+        return turn
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Turn:
+        manager, named = self._managers(config, AsyncCallbackManager)
+        if self.run_type == "retriever":
+            run = await manager.on_retriever_start(None, input.question, **named)
+            end, error = run.on_retriever_end, run.on_retriever_error
+        else:
+            run = await manager.on_chain_start(None, input, **named)
+            end, error = run.on_chain_end, run.on_chain_error
+        try:
+            turn = await asyncio.to_thread(self.work, input) if self.blocking else self.work(input)
+        except BaseException as exc:
+            await error(exc)
+            raise
+        await end(self._output(turn, run))
+        return turn
+
+
+class ReadQuestionStep(_Step):
+    """The `read_question` step: the checked question and history (`InvalidQuestionError`
+    otherwise), and whether it asks about the instructions."""
+
+    name = "read_question"
+
+    def work(self, input: Any) -> Turn:
+        return self.advisor._read_question(input)
+
+
+class RetrieveStep(_Step):
+    """The `retrieve` step: a retriever run (`on_retriever_start` / `on_retriever_end` with
+    the passages as `Document`s) around the advisor's conversation-aware search, so a trace
+    shows what was found exactly as a LangChain retriever would."""
+
+    name = "retrieve"
+    run_type = "retriever"
+    blocking = True
 
     @property
-    def OutputType(self) -> type[Turn]:  # noqa: N802
+    def InputType(self) -> type[Turn]:  # noqa: N802
         return Turn
 
-    def _search(self, turn: Turn) -> Turn:
+    def work(self, input: Any) -> Turn:
+        turn: Turn = input
         if turn.about_instructions:
             return turn
         view = self.advisor.searcher.view()
@@ -225,49 +296,9 @@ class RetrieveStep(Runnable[Turn, Turn]):
         found._view = view
         return found
 
-    def invoke(self, input: Turn, config: RunnableConfig | None = None, **kwargs: Any) -> Turn:
-        config = ensure_config(config)
-        manager = CallbackManager.configure(
-            config.get("callbacks"),
-            inheritable_tags=config.get("tags"),
-            inheritable_metadata=config.get("metadata"),
-        )
-        run = manager.on_retriever_start(
-            None,
-            input.question,
-            name=config.get("run_name") or self.get_name(),
-            run_id=config.get("run_id"),
-        )
-        try:
-            turn = self._search(input)
-        except BaseException as exc:
-            run.on_retriever_error(exc)
-            raise
-        run.on_retriever_end(_documents(turn))
-        return turn
-
-    async def ainvoke(
-        self, input: Turn, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Turn:
-        config = ensure_config(config)
-        manager = AsyncCallbackManager.configure(
-            config.get("callbacks"),
-            inheritable_tags=config.get("tags"),
-            inheritable_metadata=config.get("metadata"),
-        )
-        run = await manager.on_retriever_start(
-            None,
-            input.question,
-            name=config.get("run_name") or self.get_name(),
-            run_id=config.get("run_id"),
-        )
-        try:
-            turn = await asyncio.to_thread(self._search, input)
-        except BaseException as exc:
-            await run.on_retriever_error(exc)
-            raise
-        await run.on_retriever_end(_documents(turn))
-        return turn
+    def _output(self, turn: Turn, run: Any) -> Any:
+        # Documents are built only for someone listening (a tracer, astream_events)
+        return _documents(turn) if run.handlers else []
 
 
 def _documents(turn: Turn) -> list[Any]:
@@ -389,12 +420,11 @@ class Advisor(Runnable[AdvisorInput | dict | str, Answer]):
     @cached_property
     def pipeline(self) -> Runnable[Any, Answer]:
         """The named steps, composed; `invoke`, `stream` and the rest run this."""
-        steps = (
-            RunnableLambda(self._read_question, name="read_question")
+        return (
+            ReadQuestionStep(self)
             | RetrieveStep(self)
             | RunnableGenerator(self._generate, self._agenerate, name="generate")
         )
-        return steps.with_config(run_name=self.get_name())
 
     @property
     def InputType(self) -> type[AdvisorInput]:  # noqa: N802 (LangChain's name)
@@ -511,23 +541,29 @@ class Advisor(Runnable[AdvisorInput | dict | str, Answer]):
         )
 
     # --- Runnable ----------------------------------------------------------------------------
+    def _named(self, config: RunnableConfig | None) -> RunnableConfig:
+        """The caller's config; the pipeline's run is called "Advisor" unless it names it."""
+        named: RunnableConfig = {**(config or {})}  # type: ignore[typeddict-item]
+        named.setdefault("run_name", self.get_name())
+        return named
+
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
-        return self.pipeline.invoke(input, config)
+        return self.pipeline.invoke(input, self._named(config))
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Answer]:
-        yield from self.pipeline.stream(input, config)
+        yield from self.pipeline.stream(input, self._named(config))
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Answer:
-        return await self.pipeline.ainvoke(input, config)
+        return await self.pipeline.ainvoke(input, self._named(config))
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Answer]:
-        async for part in self.pipeline.astream(input, config):
+        async for part in self.pipeline.astream(input, self._named(config)):
             yield part
 
     def ask(self, question: str, chat_history: History | None = None) -> Answer:
