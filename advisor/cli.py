@@ -205,6 +205,13 @@ def serve(
         from .serve import serve as run_server
 
         settings = settings_with(serve_host=host, serve_port=port)
+        if settings.serve_host not in ("127.0.0.1", "localhost", "::1") and not settings.ui_auth:
+            err.print(
+                f"[yellow]Note[/] {settings.serve_host} is reachable from other machines and no "
+                "login is set: anyone who can reach it can ask. Set ADVISOR_UI_AUTH=user:password "
+                "to require one.",
+                highlight=False,
+            )
         advisor = _prepare(settings)
         err.print(
             f"Serving the advisor on http://{settings.serve_host}:{settings.serve_port} "
