@@ -268,6 +268,10 @@ class ReadQuestionStep(_Step):
 
     name = "read_question"
 
+    @property
+    def InputType(self) -> type[AdvisorInput]:  # noqa: N802
+        return AdvisorInput
+
     def work(self, input: Any) -> Turn:
         return self.advisor._read_question(input)
 
@@ -429,6 +433,10 @@ class Advisor(Runnable[AdvisorInput | dict | str, Answer]):
     @property
     def InputType(self) -> type[AdvisorInput]:  # noqa: N802 (LangChain's name)
         return AdvisorInput
+
+    def get_graph(self, config: RunnableConfig | None = None) -> Any:
+        """The steps as LangChain draws them (`advisor.get_graph().print_ascii()`)."""
+        return self.pipeline.get_graph(config)
 
     @property
     def OutputType(self) -> type[Answer]:  # noqa: N802
