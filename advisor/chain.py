@@ -179,8 +179,8 @@ class AdvisorToolInput(BaseModel):
 
 
 TOOL_DESCRIPTION = (
-    "Answers career questions (becoming an AI project manager: role, skills, certifications, "
-    "salary, steps) from a curated set of documents. Returns JSON: `answer` (text with [n] "
+    "Answers career questions from a curated set of documents, quoting them. Returns JSON: "
+    "`answer` (text with [n] "
     "citation markers), `citations` (the quoted passages, by n) and `declined` (true when the "
     "documents hold no answer)."
 )
@@ -388,7 +388,8 @@ class Advisor(Runnable[AdvisorInput | dict | str, Answer]):
         """The advisor as a tool an agent can call with `{"question": ..., "chat_history":
         [...]}`. Its result is JSON (`question`, `answer`, `declined`, `citations`: the shape
         of `advisor ask --json`); called with a tool call, the `ToolMessage` also carries the
-        `Answer` as its artifact. The advisor's run nests inside the tool's in a trace."""
+        `Answer` as its artifact. The advisor's run nests inside the tool's in a trace.
+        `arg_types` is accepted for LangChain's signature: the arguments are always these."""
         from langchain_core.tools import StructuredTool
 
         def reply(answer: Answer) -> tuple[str, Answer]:
