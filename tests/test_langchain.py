@@ -17,7 +17,8 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
-from langchain_tests.integration_tests import RetrieversIntegrationTests
+from langchain_tests.integration_tests import RetrieversIntegrationTests, ToolsIntegrationTests
+from langchain_tests.unit_tests import ToolsUnitTests
 
 from advisor import Advisor, Answer, IndexMissingError, InvalidQuestionError, Settings
 from advisor.errors import ConfigError, IndexMismatchError
@@ -63,6 +64,30 @@ class TestAdvisorRetrieverClass(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "salary of an AI project manager"
+
+
+class _AdvisorTool:
+    """`advisor.as_tool()` and an example call, for LangChain's standard tool tests."""
+
+    @pytest.fixture(autouse=True)
+    def _advisor(self, advisor: Advisor) -> None:
+        self.advisor = advisor
+
+    @property
+    def tool_constructor(self) -> Any:
+        return self.advisor.as_tool()
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"question": "What is PRINCE2?", "chat_history": []}
+
+
+class TestAsTool(_AdvisorTool, ToolsIntegrationTests):
+    """Tool calls and plain calls, sync and async, return valid tool content."""
+
+
+class TestAsToolUnit(_AdvisorTool, ToolsUnitTests):
+    """The standard unit checks of a tool (name, input schema matching the example)."""
 
 
 def test_k_reaches_the_search_every_way_it_can_be_given(advisor: Advisor) -> None:
