@@ -8,6 +8,7 @@ acronym that no document mentions ("CISSP") below a confident level.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import threading
@@ -18,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from langchain_chroma import Chroma
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
@@ -356,3 +360,11 @@ class AdvisorRetriever(BaseRetriever):
             raise ValueError(f"k must be a positive whole number, not {k!r}.")
         result = self.searcher.search(query, k=k or self.k)
         return [hit_document(h) for h in result.hits]
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        """The same search in a worker thread (the models and Chroma are synchronous)."""
+        return await asyncio.to_thread(
+            self._get_relevant_documents, query, run_manager=run_manager.get_sync(), k=k
+        )

@@ -102,6 +102,12 @@ def test_k_reaches_the_search_every_way_it_can_be_given(advisor: Advisor) -> Non
         advisor.as_retriever(search_kwargs={"fetch_k": 50})
 
 
+async def test_k_reaches_the_async_search_too(advisor: Advisor) -> None:
+    retriever = advisor.as_retriever(k=3)
+    assert len(await retriever.ainvoke("PMP exam")) == 3
+    assert len(await retriever.ainvoke("PMP exam", k=1)) == 1
+
+
 def test_documents_keep_where_they_come_from_and_their_scores(advisor: Advisor) -> None:
     docs = advisor.as_retriever(k=3).invoke("PRINCE2 Foundation exam")
     meta = docs[0].metadata
