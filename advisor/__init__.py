@@ -7,7 +7,7 @@
     print(answer.answer, answer.citations)
 """
 
-from .chain import Advisor
+from .chain import Advisor, AdvisorInput
 from .config import Settings
 from .errors import AdvisorError, IndexMissingError, InvalidQuestionError, LLMError
 from .types import Answer, Citation
@@ -15,6 +15,7 @@ from .types import Answer, Citation
 __all__ = [
     "Advisor",
     "AdvisorError",
+    "AdvisorInput",
     "Answer",
     "Citation",
     "IndexMissingError",

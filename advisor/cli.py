@@ -1,4 +1,4 @@
-"""The `advisor` command: index, ask, chat, ui, eval, judge, feedback.
+"""The `advisor` command: index, ask, chat, ui, serve, eval, judge, feedback.
 
 User-facing errors (`AdvisorError`) become one red line and exit code 1; under pytest
 (`ADVISOR_DEBUG=1`) they are re-raised so tests see the real exception.
@@ -214,6 +214,33 @@ def ui(
 
         settings = settings_with(ui_host=host, ui_port=port)
         launch(_prepare(settings))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the HTTP API: /ask, /ask/stream (SSE), the OpenAI chat API under /v1, docs at
+    /docs (builds the index first when needed)."""
+    with user_errors():
+        from .serve import serve as run_server
+
+        settings = settings_with(serve_host=host, serve_port=port)
+        if settings.serve_host not in ("127.0.0.1", "localhost", "::1") and not settings.ui_auth:
+            err.print(
+                f"[yellow]Note[/] {settings.serve_host} is reachable from other machines and no "
+                "login is set: anyone who can reach it can ask. Set ADVISOR_UI_AUTH=user:password "
+                "to require one.",
+                highlight=False,
+            )
+        advisor = _prepare(settings)
+        err.print(
+            f"Serving the advisor on http://{settings.serve_host}:{settings.serve_port} "
+            "(API docs at /docs); Ctrl-C stops it.",
+            highlight=False,
+        )
+        run_server(advisor)
 
 
 @app.command("eval")

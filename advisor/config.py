@@ -93,6 +93,19 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, description="Files larger than this are reported, not read.")
 
     # embeddings and chunking
+    embeddings: str = Field(
+        "local",
+        description="Embedding model: local (the sentence-transformers folder of "
+        "embedding_path, the packaged all-MiniLM-L6-v2 by default) | ollama:MODEL | "
+        "openai:MODEL (any OpenAI-compatible endpoint) | the path of a sentence-transformers "
+        "folder. The index records it and refuses another.",
+    )
+    embeddings_base_url: str | None = Field(
+        None, description="Base URL of the Ollama or OpenAI-compatible embeddings endpoint."
+    )
+    embeddings_api_key: str | None = Field(
+        None, description="API key for the embeddings endpoint."
+    )
     embedding_model: str = Field(
         "all-MiniLM-L6-v2", description="Name recorded in the index for the embedding model."
     )
@@ -206,6 +219,17 @@ class Settings(BaseSettings):
     ui_auth: str | None = Field(None, description="Optional login for the UI as user:password.")
     ui_concurrency: int = Field(4, description="Chat requests answered at once; others queue.")
     ui_max_queue: int = Field(100, description="Requests waiting before new ones are refused.")
+
+    # HTTP API (`advisor serve`); the login is `ui_auth`, as HTTP basic auth
+    serve_host: str = Field("127.0.0.1", description="Interface the HTTP API binds to.")
+    serve_port: int = Field(8000, description="Port of the HTTP API.")
+    serve_concurrency: int = Field(
+        4, ge=1, description="HTTP API: questions answered at once; others wait their turn."
+    )
+    serve_model: str = Field(
+        "career-advisor",
+        description="Model id the OpenAI-compatible API lists and answers as.",
+    )
 
     @cached_property
     def feedback_path(self) -> Path:

@@ -1,4 +1,6 @@
-"""Stage 3a, embed: the local sentence-transformers model, loaded from a path, never a hub.
+"""Stage 3a, embed: the local sentence-transformers model, loaded from a path, never a hub, or
+any LangChain `Embeddings` (`ADVISOR_EMBEDDINGS=ollama:MODEL`, `openai:MODEL`, or an object an
+app passes to `Advisor(embeddings=...)`).
 
 Two encoders give the same vectors (cosine 1.0 to six decimals): PyTorch through
 sentence-transformers for index builds (large batches, where it is fastest), and an ONNX export
@@ -14,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -37,7 +40,10 @@ SMALL_BATCH = 8  # a query's few short texts: one thread is faster than two that
 
 
 class Embedder:
-    """The embedding model plus its tokenizer (chunk sizes are measured in its tokens)."""
+    """The embedding model plus its tokenizer (chunk sizes are measured in its tokens).
+
+    This is the packaged (or any local) sentence-transformers model; `LangChainEmbedder` puts
+    any LangChain `Embeddings` behind the same interface. `name` is what the index records."""
 
     def __init__(self, settings: Settings) -> None:
         path = settings.embedding_path
@@ -125,6 +131,13 @@ class Embedder:
                     self._recent.popitem(last=False)
         with self._lock:
             return np.stack([self._recent[t] for t in texts])
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Vectors for texts to be stored in the index (no query cache; a model that embeds
+        queries and documents differently embeds these as documents)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode_torch(texts, progress)
 
     def _encode_small(self, texts: list[str]) -> np.ndarray:
         onnx = self._onnx()
@@ -294,6 +307,139 @@ def _use_threads(n_texts: int) -> None:
         torch.set_num_threads(wanted)
 
 
-def make_embeddings(settings: Settings) -> Embedder:
-    """The one place an embedding implementation is chosen."""
-    return Embedder(settings)
+_WORDS = re.compile(r"\w+|[^\w\s]")
+FOREIGN_MAX_TOKENS = 512  # what hosted and Ollama embedding models accept at least
+
+
+class LangChainEmbedder(Embedder):
+    """Any LangChain `Embeddings` (OpenAI, Ollama, a fake for tests) behind the `Embedder`
+    interface. Vectors are L2-normalized here, since search and answer selection compare them
+    by cosine; chunk sizes are counted with the packaged model's tokenizer when it is there
+    (close to most WordPiece/BPE tokenizers), else as words and punctuation."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings, name: str | None = None) -> None:
+        if not isinstance(embeddings, Embeddings):
+            raise ConfigError(
+                "embeddings must be a LangChain Embeddings (embed_documents, embed_query), "
+                f"not {type(embeddings).__name__}."
+            )
+        self.embeddings = embeddings
+        self.name = name or describe_embeddings(embeddings)
+        self.batch_size = settings.embedding_batch_size
+        # only the packaged model's tokenizer is used here, to count tokens
+        self._tokenizer_file = (
+            Path(settings.embedding_path) / "tokenizer.json" if settings.embedding_path else None
+        )
+        self.onnx_path = None
+        self._onnx_encoder = None
+        self._onnx_tried = True
+        self._recent = OrderedDict()
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    @cached_property
+    def max_tokens(self) -> int:
+        return FOREIGN_MAX_TOKENS
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer | None:  # type: ignore[override]
+        if self._tokenizer_file is None or not self._tokenizer_file.is_file():
+            return None
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer is not None:
+            return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
+        return len(_WORDS.findall(text)) + 2
+
+    @property
+    def model(self) -> Any:
+        return self.embeddings
+
+    @cached_property
+    def dimension(self) -> int:
+        """Asked of the model once (one short embedding)."""
+        return int(self._encode_small(["dimension probe"]).shape[1])
+
+    def _encode_small(self, texts: list[str]) -> np.ndarray:
+        return _normalized([self.embeddings.embed_query(t) for t in texts])
+
+    def _encode_torch(self, texts: list[str], progress: bool) -> np.ndarray:
+        rows: list[list[float]] = []
+        for i in range(0, len(texts), self.batch_size):
+            rows.extend(self.embeddings.embed_documents(texts[i : i + self.batch_size]))
+        return _normalized(rows)
+
+    def ensure_onnx(self) -> bool:
+        return False
+
+
+def _normalized(rows: list[list[float]]) -> np.ndarray:
+    vectors = np.asarray(rows, dtype=np.float32)
+    if vectors.ndim != 2 or not vectors.shape[1]:
+        raise ConfigError("The embedding model returned no vectors.")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.clip(norms, 1e-12, None)
+
+
+def describe_embeddings(embeddings: Embeddings) -> str:
+    """The name an index records for an `Embeddings` object: its class and its model (or
+    size), e.g. `OpenAIEmbeddings:text-embedding-3-small`, `DeterministicFakeEmbedding:64`."""
+    kind = type(embeddings).__name__
+    for attr in ("model", "model_name", "model_id", "size"):
+        value = getattr(embeddings, attr, None)
+        if isinstance(value, (str, int)) and str(value):
+            return f"{kind}:{value}"
+    return kind
+
+
+VALID_EMBEDDINGS = "local | ollama:MODEL | openai:MODEL | a sentence-transformers folder"
+
+
+def make_embeddings(settings: Settings, embeddings: Embeddings | None = None) -> Embedder:
+    """The one place an embedding implementation is chosen: an app's own `Embeddings`, or
+    `ADVISOR_EMBEDDINGS` (the packaged model by default)."""
+    if embeddings is not None:
+        return LangChainEmbedder(settings, embeddings)
+    choice = settings.embeddings.strip()
+    kind, _, model = choice.partition(":")
+    match kind.lower():
+        case "" | "local":
+            return Embedder(settings)
+        case "ollama" | "openai" if not model:
+            raise ConfigError(
+                f"ADVISOR_EMBEDDINGS={choice!r} names no model. Valid: {VALID_EMBEDDINGS}."
+            )
+        case "ollama":
+            from langchain_ollama import OllamaEmbeddings
+
+            hosted: Embeddings = OllamaEmbeddings(
+                model=model, base_url=settings.embeddings_base_url
+            )
+            return LangChainEmbedder(settings, hosted, name=choice)
+        case "openai":
+            from langchain_openai import OpenAIEmbeddings
+
+            hosted = OpenAIEmbeddings(
+                model=model,
+                openai_api_base=settings.embeddings_base_url,
+                openai_api_key=settings.embeddings_api_key or "not-needed",  # type: ignore[arg-type]
+                check_embedding_ctx_length=False,  # no tiktoken download; chunks are small
+                request_timeout=settings.llm_timeout,
+            )
+            return LangChainEmbedder(settings, hosted, name=choice)
+    folder = Path(choice).expanduser()
+    if (folder / "modules.json").is_file():
+        local = settings.model_copy(
+            update={"embedding_path": folder, "embedding_model": folder.resolve().name}
+        )
+        return Embedder(local)
+    raise ConfigError(
+        f"ADVISOR_EMBEDDINGS={choice!r} is neither a known kind nor a sentence-transformers "
+        f"folder. Valid: {VALID_EMBEDDINGS}."
+    )

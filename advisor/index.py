@@ -55,8 +55,12 @@ class IndexReport:
 
 
 def index_spec(settings: Settings, embedder: Embedder) -> IndexSpec:
+    """What an index built now would record: the embeddings (by name and dimension) and the
+    chunking. `embed_model` is `Embedder.name`: the model name for the local model (so indexes
+    built before pluggable embeddings still match), `ollama:MODEL`, `openai:MODEL` or the
+    class and model of an app's own `Embeddings`."""
     return IndexSpec(
-        embed_model=settings.embedding_model,
+        embed_model=embedder.name,
         dimension=embedder.dimension,
         chunk_tokens=min(settings.chunk_tokens, embedder.max_tokens),
         chunker=CHUNKER_VERSION,
@@ -131,7 +135,7 @@ def _add_chunks(
     done = 0
     for part in _batches(len(chunks), batch):
         some = chunks[part]
-        vectors = embedder.embed([c.embed_text for c in some])
+        vectors = embedder.embed_passages([c.embed_text for c in some])
         for c, v in zip(some, vectors, strict=True):
             if c.id in single:
                 reused[c.id] = v
@@ -147,7 +151,7 @@ def _add_chunks(
         group = own[part]
         gen.units.add(
             ids=[e.id for e in group],
-            embeddings=embedder.embed([e.embed_text for e in group]),
+            embeddings=embedder.embed_passages([e.embed_text for e in group]),
             documents=[e.text for e in group],
             metadatas=[e.metadata for e in group],
         )

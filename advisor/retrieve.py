@@ -8,6 +8,7 @@ acronym that no document mentions ("CISSP") below a confident level.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import threading
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from langchain_chroma import Chroma
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from . import tables
 from .config import Settings
@@ -264,15 +268,18 @@ class Searcher:
                 best_hint = max(best_hint, sim)
         return best, best_hint
 
-    def search(self, query: str) -> Retrieval:
+    def search(self, query: str, k: int | None = None) -> Retrieval:
+        """The best `k` passages (`settings.k` by default) and whether they can answer."""
         s = self.settings
+        limit = k or s.k
+        fetch_k = max(s.fetch_k, limit)
         view = self.view()
         focus = view.without_common_words(query)
         vectors = self.embedder.embed([query, focus] if focus != query else [query])
         rankings: list[tuple[dict[str, float], float]] = []
         for vector in vectors:
             found = view.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                vector.tolist(), k=min(s.fetch_k, max(1, view.lexical.n))
+                vector.tolist(), k=min(fetch_k, max(1, view.lexical.n))
             )
             # langchain-chroma returns the raw cosine distance here (lower is closer)
             rankings.append(({str(d.id): 1.0 - float(dist) for d, dist in found}, 1.0))
@@ -282,7 +289,7 @@ class Searcher:
             rankings.append((by_unit, s.unit_search_weight))
         q_tokens = view.lexical.tokenize([query])[0]
         lexical = {
-            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, s.fetch_k)
+            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)
         }
 
         fused: dict[str, float] = {}
@@ -290,7 +297,7 @@ class Searcher:
             for rank, cid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
                 fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
         best_first = sorted(fused, key=fused.__getitem__, reverse=True)
-        top = _capped([cid for cid in best_first if cid in view.position], view, s)
+        top = _capped([cid for cid in best_first if cid in view.position], view, s, limit)
         hits = [
             Hit(
                 chunk=view.chunks[view.position[cid]],
@@ -319,7 +326,7 @@ class Searcher:
         )
 
 
-def _capped(ranked: list[str], view: GenerationView, s: Settings) -> list[str]:
+def _capped(ranked: list[str], view: GenerationView, s: Settings, k: int) -> list[str]:
     """The best `k` passages with at most `max_passages_per_document` from one document, so a
     long table or report cannot crowd out every other document; passages over the cap fill
     the list only when no other document has any left."""
@@ -333,34 +340,53 @@ def _capped(ranked: list[str], view: GenerationView, s: Settings) -> list[str]:
             kept.append(cid)
         else:
             over.append(cid)
-        if len(kept) >= s.k:
+        if len(kept) >= k:
             break
-    if len(kept) < s.k:
-        kept += over[: s.k - len(kept)]
+    if len(kept) < k:
+        kept += over[: k - len(kept)]
         kept.sort(key=ranked.index)
     return kept
 
 
+def hit_document(hit: Hit) -> Document:
+    """A retrieved passage as a LangChain `Document`: its text, where it comes from (title,
+    section, source, character offsets, page) and the scores that ranked it."""
+    chunk = hit.chunk
+    return Document(
+        id=chunk.id,
+        page_content=chunk.text,
+        metadata={
+            **chunk.model_dump(include={"doc_id", "title", "section", "source", "start", "end"}),
+            "page": chunk.page,
+            "dense": hit.dense,
+            "lexical": hit.lexical,
+            "fused": hit.fused,
+        },
+    )
+
+
 class AdvisorRetriever(BaseRetriever):
-    """The hybrid search as a LangChain retriever, for apps that want passages only."""
+    """The hybrid search as a LangChain retriever, for apps that want passages only.
+
+    `k` (here, or per call: `invoke(query, k=3)`) is how many passages come back; unset, the
+    advisor's own `settings.k`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: Searcher
+    k: int | None = Field(None, ge=1, description="Passages returned (default: settings.k).")
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
-        result = self.searcher.search(query)
-        return [
-            Document(
-                id=h.chunk.id,
-                page_content=h.chunk.text,
-                metadata={
-                    **h.chunk.model_dump(exclude={"text", "units", "id"}),
-                    "dense": h.dense,
-                    "lexical": h.lexical,
-                    "fused": h.fused,
-                },
-            )
-            for h in result.hits
-        ]
+        if k is not None and (not isinstance(k, int) or k < 1):
+            raise ValueError(f"k must be a positive whole number, not {k!r}.")
+        result = self.searcher.search(query, k=k or self.k)
+        return [hit_document(h) for h in result.hits]
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        """The same search in a worker thread (the models and Chroma are synchronous)."""
+        return await asyncio.to_thread(
+            self._get_relevant_documents, query, run_manager=run_manager.get_sync(), k=k
+        )

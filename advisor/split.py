@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,11 +45,18 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table").disable("inline")
 
 
-@lru_cache(maxsize=1)
-def segmenter():  # type: ignore[no-untyped-def]
-    import pysbd
+_PER_THREAD = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+def segmenter():  # type: ignore[no-untyped-def]
+    """pysbd's sentence segmenter, one per thread: `Segmenter.segment` keeps the text it is
+    working on in the instance, so one shared by concurrent answers mixes their sentences."""
+    found = getattr(_PER_THREAD, "segmenter", None)
+    if found is None:
+        import pysbd
+
+        found = _PER_THREAD.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return found
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

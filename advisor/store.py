@@ -111,6 +111,11 @@ class IndexStore:
     def _meta(self) -> Any:
         return self.client.get_or_create_collection(f"{self.prefix}-meta")
 
+    @property
+    def exists(self) -> bool:
+        """Whether an embedded store has been written here (a server is asked instead)."""
+        return self.is_remote or (self.settings.chroma_path / "chroma.sqlite3").is_file()
+
     def _guard(self, what: str, fn: Any) -> Any:
         try:
             return fn()
@@ -124,8 +129,19 @@ class IndexStore:
             ) from None
 
     def current_name(self) -> str | None:
+        """The answering generation, or None. Reading never writes: with no index yet, no
+        folder, database or collection is created (that is `advisor index`'s job)."""
+        if not self.exists:
+            return None
+
         def read() -> str | None:
-            meta = self._meta().metadata or {}
+            from chromadb.errors import NotFoundError
+
+            try:
+                collection = self.client.get_collection(f"{self.prefix}-meta")
+            except NotFoundError:
+                return None
+            meta = collection.metadata or {}
             return meta.get("current")
 
         return self._guard("read", read)

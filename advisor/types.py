@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langchain_core.load.serializable import Serializable
 from pydantic import BaseModel, Field
+
+
+class _Saved(Serializable):
+    """An output value LangChain can serialise (`dumpd`, `dumps`; `load(...,
+    valid_namespaces=["advisor"])` reads it back), e.g. into a LangGraph checkpoint."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["advisor", "types"]
 
 
 class SourceDocument(BaseModel):
@@ -64,7 +78,7 @@ class Chunk(BaseModel):
         return f"{heading}\n{self.text}" if heading else self.text
 
 
-class Citation(BaseModel):
+class Citation(_Saved):
     """One numbered source of an answer; `text` is exactly `document[start:end]`."""
 
     n: int
@@ -90,12 +104,12 @@ class Citation(BaseModel):
         return cls(n=n, text=chunk.text, page=chunk.page, used=used or [], **fields)
 
 
-class RemovedSentence(BaseModel):
+class RemovedSentence(_Saved):
     text: str
     reason: str
 
 
-class Answer(BaseModel):
+class Answer(_Saved):
     """The chain's output. Streamed answers arrive as chunks that add up (`a + b`) to this."""
 
     question: str = ""

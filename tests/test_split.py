@@ -110,3 +110,22 @@ def test_every_shipped_document_splits(embedder) -> None:
         chunks = split_document(doc, embedder.count_tokens, LIMIT)
         assert chunks, doc.source
         assert all("Sources (as of" not in c.section for c in chunks)
+
+
+def test_sentence_splitting_is_safe_from_several_threads() -> None:
+    """Concurrent answers (UI users, `advisor serve`) split sentences at the same time: each
+    thread must get its own text's sentences (a shared pysbd Segmenter mixed them up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from advisor.split import segmenter
+
+    texts = [p.read_text(encoding="utf-8")[:3000] for p in sorted(CORPUS.glob("*.md"))]
+    assert len(texts) > 4
+
+    def spans(i: int) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in segmenter().segment(texts[i % len(texts)])]
+
+    expected = [spans(i) for i in range(len(texts))]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(spans, range(len(texts) * 4)))
+    assert got == [expected[i % len(texts)] for i in range(len(got))]
