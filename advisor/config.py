@@ -153,6 +153,11 @@ class Settings(BaseSettings):
         description="A question this close to a passage's question hint is answerable even "
         "below the relevance floor.",
     )
+    record_relevance: float = Field(
+        0.45,
+        description="A table row counts toward the relevance floor only from this cosine up "
+        "(rows share column names and numbers with many questions).",
+    )
     confident_relevance: float = Field(
         0.50,
         description="Best chunk cosine above which a question naming something no document "

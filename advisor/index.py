@@ -22,7 +22,7 @@ from .errors import CorpusError, IndexBusyError, IndexCorruptError, IndexMismatc
 from .load import Problem, load_corpus
 from .split import CHUNKER_VERSION, split_document
 from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore, paged_get
-from .types import Chunk, SourceDocument
+from .types import Chunk, SourceDocument, record_values
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -87,7 +87,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
 def unit_embed_text(chunk: Chunk, text: str) -> str:
     """A unit is embedded with its nearest heading: "Soft Skills: Communication"."""
     heading = chunk.section.rsplit(" > ", 1)[-1] or chunk.title
-    return f"{heading}: {text}"
+    return f"{heading}: {record_values(text)}"
 
 
 def _batches(n: int, size: int) -> Iterator[slice]:

@@ -32,7 +32,7 @@ from .config import Settings
 from .embed import Embedder
 from .store import Generation, IndexStore, paged_get
 from .tables import Tables
-from .types import Chunk, Hit, Retrieval
+from .types import Chunk, Hit, Retrieval, is_record_text
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
 _BECOME = re.compile(
@@ -182,6 +182,11 @@ class GenerationView:
         )
 
     @cached_property
+    def record_ids(self) -> set[str]:
+        """Passages that are table rows only ("- Column: value; ..." lines)."""
+        return {c.id for c in self.chunks if is_record_text(c.text)}
+
+    @cached_property
     def sectioned_docs(self) -> set[str]:
         """Documents with headings (their text before the first heading is a lead)."""
         return {c.doc_id for c in self.chunks if c.section}
@@ -307,7 +312,17 @@ class Searcher:
             )
             for cid in top
         ]
-        best = max(dense.values(), default=0.0)
+        # a table row shares many words with many questions (its column names, its numbers):
+        # rows count toward relevance only when they match clearly
+        rows = view.record_ids
+        best = max(
+            (
+                sim
+                for cid, sim in dense.items()
+                if cid not in rows or sim >= s.record_relevance
+            ),
+            default=0.0,
+        )
         unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
         # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something
         # the corpus lacks

@@ -23,7 +23,12 @@ from .types import Chunk, SourceDocument, Unit
 CHUNKER_VERSION = "2"
 MIN_SENTENCE_WORDS = 4
 _WORD = re.compile(r"\w")
-_REFERENCES = re.compile(r"^(sources|references|bibliography)\b", re.I)
+# sections of references, for readers rather than to quote ("Sources (as of 2026-11)", "ENDNOTES")
+_REFERENCES = re.compile(
+    r"^(?:sources|references|bibliography|works cited|end\s?notes|foot\s?notes|notes)\b"
+    r"(?:\s*\(.*\))?\s*:?\s*$",
+    re.I,
+)
 
 TokenCounter = Callable[[str], int]
 
@@ -190,10 +195,13 @@ def block_units(text: str, block: Block) -> list[Unit]:
 def _pieces(text: str, block: Block) -> list[tuple[int, int]]:
     """Smaller spans for a block that does not fit in one chunk."""
     if block.kind in ("list", "leadlist"):
-        spans = []
+        spans = list(block.items)
         if block.kind == "leadlist":
-            spans.extend(sentence_spans(text, block.start, block.list_start))
-        spans.extend(block.items)
+            lead = sentence_spans(text, block.start, block.list_start)
+            if spans:  # the lead-in ("There are three kinds:") stays with the first item
+                spans[0] = (lead[-1][0], spans[0][1])
+                lead = lead[:-1]
+            spans = lead + spans
         return spans
     return sentence_spans(text, block.start, block.end)
 
@@ -280,7 +288,7 @@ def split_document(
                     end=end,
                     text=text[start:end],
                     page=doc.page_at(start),
-                    units=_reparent(units),
+                    units=_reparent(_extend_lists(text, units)),
                     questions=hints(),
                 )
             )
@@ -322,12 +330,13 @@ def split_document(
             continue
         flush()
         for s, e in _pieces(text, block):
-            add(
-                s,
-                e,
-                [u for u in units if s <= u.start and u.end <= e]
-                or [Unit(start=s, end=e, kind="sentence")],
-            )
+            inside = [u for u in units if s <= u.start and u.end <= e]
+            if block.kind == "leadlist" and block.items and e == block.items[0][1]:
+                # the lead-in with the first item: quoted together, as a short list
+                inside = [Unit(start=s, end=e, kind="list")] + [
+                    u for u in inside if u.kind == "item"
+                ]
+            add(s, e, inside or [Unit(start=s, end=e, kind="sentence")])
     flush()
     return [c for c in chunks if c.units]
 
@@ -343,6 +352,27 @@ def _is_record(text: str, start: int, end: int, units: list[Unit]) -> bool:
         and end - start < 8000
         and _RECORD.match(text[start:end].lstrip("- ")) is not None
     )
+
+
+def _extend_lists(text: str, units: list[Unit]) -> list[Unit]:
+    """A list cut by a chunk boundary: its list unit (the lead-in with the first item) grows to
+    cover the items that follow it in this chunk, so it is quoted as the list it is."""
+    out: list[Unit] = []
+    for u in units:
+        prev = out[-1] if out else None
+        lst = next((x for x in reversed(out) if x.kind == "list"), None)
+        if (
+            u.kind == "item"
+            and lst is not None
+            and prev is not None
+            and prev.end <= u.start
+            and lst.end == prev.end
+            and not text[prev.end : u.start].strip()
+        ):
+            i = out.index(lst)
+            out[i] = lst.model_copy(update={"end": u.end})
+        out.append(u)
+    return out
 
 
 def _reparent(units: list[Unit]) -> list[Unit]:

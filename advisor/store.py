@@ -178,7 +178,16 @@ class IndexStore:
     def create(self, spec: IndexSpec, manifest: dict[str, dict[str, Any]]) -> Generation:
         name = f"{self.prefix}-g{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
         meta = {**spec.as_metadata(), "advisor_manifest": json.dumps(manifest)}
-        config = {"hnsw": {"space": "cosine"}}
+        # more links per node than Chroma's default (16): a corpus with a large table has a
+        # dense cluster of rows that a sparser graph can trap a search in
+        config = {
+            "hnsw": {
+                "space": "cosine",
+                "max_neighbors": 32,
+                "ef_construction": 200,
+                "ef_search": 200,
+            }
+        }
         chunks = self.client.create_collection(
             f"{name}-chunks", metadata=meta, configuration=config
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from langchain_core.load.serializable import Serializable
@@ -73,9 +74,30 @@ class Chunk(BaseModel):
 
     @property
     def embed_text(self) -> str:
-        """What is embedded: the heading path gives short passages their context."""
+        """What is embedded: the heading path gives short passages their context. Table rows
+        are embedded by their values: the column names, the same in every row, would make all
+        rows of a table one cluster (BM25 still reads them)."""
         heading = " > ".join(p for p in (self.title, self.section) if p)
-        return f"{heading}\n{self.text}" if heading else self.text
+        text = record_values(self.text)
+        return f"{heading}\n{text}" if heading else text
+
+
+_RECORD_LINE = re.compile(
+    r"^(\s*- )?((?:[^:;\n]{1,120}: [^;\n]*; ){2,}[^:;\n]{1,120}: [^;\n]*)$", re.M
+)
+_COLUMN = re.compile(r"(?:^|(?<=; ))[^:;\n]{1,120}: ")
+
+
+def is_record_text(text: str) -> bool:
+    """Every line (headings aside) is a table row."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return bool(lines) and all(_RECORD_LINE.fullmatch(ln) for ln in lines)
+
+
+def record_values(text: str) -> str:
+    """`- Name: Chief executives; Code: 11-1011` -> `- Chief executives; 11-1011` on every line
+    that is a table row; other text is unchanged."""
+    return _RECORD_LINE.sub(lambda m: (m.group(1) or "") + _COLUMN.sub("", m.group(2)), text)
 
 
 class Citation(_Saved):

@@ -63,3 +63,54 @@ HELD_OUT = sorted((ROOT / "evals" / "datasets").glob("holdout*.jsonl"))
 @pytest.mark.parametrize("dataset", HELD_OUT, ids=lambda p: p.stem)
 def test_held_out_datasets_meet_the_gates(advisor, tmp_path: Path, dataset: Path) -> None:
     _assert_gates(advisor, dataset, HELD_OUT_GATES, tmp_path)
+
+
+# Real published documents in every format (../shared/real-formats, used in place; see its
+# README), asked by evals/datasets/real-formats.jsonl. The index is built once for both sets.
+REAL_FORMATS = ROOT.parent / "shared" / "real-formats"
+REAL_FORMAT_GATES = {
+    "hit_at_5": 0.85,
+    "fact_hit_rate": 0.70,
+    "decline_precision": 0.85,
+    "decline_recall": 0.60,
+    "answer_rate": 0.90,
+    "off_topic_declined": 0.80,
+    "faithfulness": 0.95,
+}
+
+
+@pytest.fixture(scope="module")
+def real_formats_advisor(tmp_path_factory: pytest.TempPathFactory, embedder):
+    if not REAL_FORMATS.is_dir():
+        pytest.skip(f"{REAL_FORMATS} is not present (it sits beside the clone in CI)")
+    from advisor import Advisor
+    from advisor.config import Settings
+
+    settings = Settings(
+        corpus_dir=REAL_FORMATS, index_dir=tmp_path_factory.mktemp("real-formats-index")
+    )
+    adv = Advisor(settings, embedder=embedder)
+    report = adv.index()
+    assert not [p for p in report.problems if p.skipped], report.problems
+    return adv
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "dataset",
+    sorted((ROOT / "evals" / "datasets").glob("real-formats*.jsonl")),
+    ids=lambda p: p.stem,
+)
+def test_real_format_datasets_meet_the_gates(
+    real_formats_advisor, tmp_path: Path, dataset: Path
+) -> None:
+    _assert_gates(real_formats_advisor, dataset, REAL_FORMAT_GATES, tmp_path)
+    from advisor.load import load_file
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    loaded: dict[str, str] = {}
+    for case in results["cases"]:
+        for c in case["citations"]:  # every citation is the exact span of the loaded text
+            if c["source"] not in loaded:
+                loaded[c["source"]] = load_file(REAL_FORMATS / c["source"], REAL_FORMATS).text
+            assert c["text"] == loaded[c["source"]][c["start"] : c["end"]]

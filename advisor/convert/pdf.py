@@ -338,7 +338,12 @@ def _continues(cur: _Para, prev: Line | None, ln: Line) -> bool:
         and (len(cur.lines) == 1 and len(last.text.split()) <= 12)
     ):
         return False
-    unfinished = not _SENTENCE_END.search(last.text) and ln.text[:1].islower()
+    # a sentence that did not end goes on after a page or column break: certainly when the
+    # next line starts in lower case, and also when a long paragraph stopped mid-sentence
+    long_paragraph = sum(len(x.text.split()) for x in cur.lines) >= 8
+    unfinished = not _SENTENCE_END.search(last.text) and (
+        ln.text[:1].islower() or (long_paragraph and ln.text[:1].isalpha())
+    )
     if prev is None or prev is not last:  # a page or column break came in between
         return unfinished
     gap = ln.top - last.bottom
