@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from .load import LEAD_KEY, front_matter, heading_key
 from .types import Chunk, SourceDocument, Unit
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 MIN_SENTENCE_WORDS = 4
 _WORD = re.compile(r"\w")
 # sections of references, for readers rather than to quote ("Sources (as of 2026-11)", "ENDNOTES")
@@ -250,6 +250,7 @@ def split_document(
     blocks = parse_blocks(text, body_start)
 
     chunks: list[Chunk] = []
+    made: set[str] = set()
     path: list[tuple[int, str]] = []
     pending: list[tuple[int, int, list[Unit]]] = []  # spans of the chunk being filled
 
@@ -276,7 +277,9 @@ def split_document(
             return
         start, end = pending[0][0], pending[-1][1]
         units = [u for _, _, us in pending for u in us]
-        if _WORD.search(text[start:end]):
+        if _WORD.search(text[start:end]) and _chunk_id(doc, start, end) not in made:
+            # (the same span twice, which a cut of an over-long sentence can give, is one chunk)
+            made.add(_chunk_id(doc, start, end))
             chunks.append(
                 Chunk(
                     id=_chunk_id(doc, start, end),
