@@ -17,7 +17,6 @@ import numpy as np
 
 from ..config import Settings
 from ..retrieve import GenerationView
-from ..split import segmenter
 from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
 from . import outline
 
@@ -89,11 +88,6 @@ def _overlaps(view: GenerationView, q_tokens: list[str], texts: list[str]) -> li
     return [sum(w for t, w in weights.items() if t in words) / total for words in present]
 
 
-def clean(text: str) -> str:
-    """One line of display text: list marker removed, whitespace collapsed."""
-    return _SPACE.sub(" ", _MARKER.sub("", text)).strip()
-
-
 def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Candidate]:
     ranked = sorted(cands, key=lambda c: c.score, reverse=True)
     if not ranked:
@@ -140,9 +134,7 @@ def _places(shown: list[Candidate]) -> int:
     sentence's place."""
     keys = {_key(c) for c in shown}
     return sum(
-        1
-        for c in shown
-        if not (c.unit.kind == "list" and (c.chunk.id, c.order - 1) in keys)
+        1 for c in shown if not (c.unit.kind == "list" and (c.chunk.id, c.order - 1) in keys)
     )
 
 
@@ -186,25 +178,78 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
     return final
 
 
-def _cite_sentences(text: str, n: int) -> str:
-    """`[n]` after every sentence, so each one is visibly tied to its passage."""
-    text = clean(text)
-    return " ".join(
-        f"{seg.sent.strip()} [{n}]" for seg in segmenter().segment(text) if seg.sent.strip()
-    )
+_HYPHEN_BREAK = re.compile(r"(\w+)-[ \t]*\r?\n[ \t]*([a-z]\w*)")
 
 
-def render_unit(c: Candidate, n: int) -> str:
-    """A unit as answer text: sentences inline, lists as lists; every sentence gets `[n]`."""
-    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it, in bold
-        return f"**{_SPACE.sub(' ', c.text).strip()}** [{n}]"
+def repair(text: str, context: str = "") -> str:
+    """Quoted text as it reads: a word hyphenated across a line break joined ("illus-\ntrated"
+    -> "illustrated", unless `context` writes it with its hyphen on one line, "self-managed"),
+    then every run of white space, line breaks included, one space. The citation still points at
+    the unit's whole span; only what is shown is repaired."""
+
+    def join(m: re.Match[str]) -> str:
+        left, right = m.group(1), m.group(2)
+        return f"{left}-{right}" if f"{left}-{right}" in context else left + right
+
+    return _SPACE.sub(" ", _HYPHEN_BREAK.sub(join, text)).strip()
+
+
+def clean(text: str, context: str = "") -> str:
+    """One line of display text: list marker removed, line breaks and split words repaired."""
+    return repair(_MARKER.sub("", text), context)
+
+
+def list_lines(text: str) -> tuple[str, list[str]]:
+    """A list unit as its lead-in and its items: a line that starts with a list marker starts an
+    item, a line after it without one continues it (a hard-wrapped item)."""
+    lead: list[str] = []
+    items: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if _MARKER.match(line):
+            items.append([line])
+        elif items:
+            items[-1].append(line)
+        else:
+            lead.append(line)
+    return "\n".join(lead), ["\n".join(item) for item in items]
+
+
+def render_unit(c: Candidate) -> str:
+    """A unit as answer text, without its marker: a sentence inline, a list with each item on a
+    line of its own, a numbered step or FAQ question (a heading) in bold, a lone item as an
+    item."""
+    context = c.chunk.text
+    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it
+        return f"**{repair(c.text, context)}**"
+    if c.unit.kind == "item":
+        return f"- {clean(c.text, context)}"
     if c.unit.kind != "list":
-        return _cite_sentences(c.text, n)
-    lines = [ln for ln in c.text.splitlines() if ln.strip()]
-    lead = [ln for ln in lines if not _MARKER.match(ln)]
-    items = [ln for ln in lines if _MARKER.match(ln)]
-    head = f"{_cite_sentences(' '.join(lead), n)}\n" if lead else ""
-    return head + "\n".join(f"- {clean(i)} [{n}]" for i in items)
+        return clean(c.text, context)
+    lead, items = list_lines(c.text)
+    head = f"{clean(lead, context)}\n" if lead.strip() else ""
+    return head + "\n".join(f"- {clean(i, context)}" for i in items)
+
+
+def render_block(members: list[Candidate], n: int) -> str:
+    """What one passage contributes, as one block with one marker at its end: consecutive
+    sentences as a paragraph, a heading and a list each on lines of their own."""
+    lines: list[str] = []
+    para: list[str] = []
+    for m in sorted(members, key=lambda m: m.unit.start):
+        text = render_unit(m)
+        if m.unit.kind == "sentence":
+            para.append(text)
+            continue
+        if para:
+            lines.append(" ".join(para))
+            para = []
+        lines.append(text)
+    if para:
+        lines.append(" ".join(para))
+    # a heading line ends in a Markdown hard break, so the sentence below it stays below it
+    return "\n".join(ln + "  " if ln.startswith("**") else ln for ln in lines).rstrip() + f" [{n}]"
 
 
 def decline_text(topics: list[str]) -> str:
@@ -400,7 +445,8 @@ def _score(
 
 
 def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator[Answer]:
-    """Number the cited chunks, then stream the answer a paragraph at a time."""
+    """Number the cited chunks, then stream the answer a block (one passage's part) at a
+    time; a block carries one marker, at its end."""
     groups: dict[str, list[Candidate]] = {}
     for c in chosen:  # chosen is best-first: first group holds the best unit
         groups.setdefault(c.chunk.id, []).append(c)
@@ -410,23 +456,8 @@ def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator
         used = sorted((m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members)
         citations.append(Citation.from_chunk(n, chunk, used))
     yield Answer(question=question, citations=citations, generator=generator)
-    parts: list[str] = []
     for n, members in enumerate(groups.values(), start=1):
-        members.sort(key=lambda m: m.unit.start)
-        para: list[str] = []
-        for m in members:
-            text = render_unit(m, n)
-            if m.unit.kind in ("list", "heading"):  # a block of its own
-                if para:
-                    parts.append(" ".join(para))
-                    para = []
-                parts.append(text)
-            else:
-                para.append(text)
-        if para:
-            parts.append(" ".join(para))
-    for i, part in enumerate(parts):
-        yield Answer(answer=("\n\n" if i else "") + part)
+        yield Answer(answer=("\n\n" if n > 1 else "") + render_block(members, n))
 
 
 def declined_answer(question: str, view: GenerationView, generator: str) -> Answer:
