@@ -69,3 +69,28 @@ def test_one_marker_per_block_and_every_block_cited(advisor: Advisor) -> None:
     listed = answer.answer.split("Popular options include:")[1].split("\n\n")[0]
     items = [ln for ln in listed.splitlines() if ln.startswith("- ")]
     assert len(items) >= 3 and not any("[" in ln for ln in items[:-1])  # one marker, at the end
+
+
+def _cand(chunk_id: str, hit_rank: int, score: float):
+    from advisor.answer.extractive import Candidate
+    from advisor.types import Chunk, Unit
+
+    chunk = Chunk(
+        id=chunk_id, doc_id="d", title="T", section="S", source="d.md", start=0, end=1, text="x"
+    )
+    return Candidate(hit_rank, chunk, Unit(start=0, end=1, kind="sentence"), 0, "x", score)
+
+
+def test_a_passage_is_quoted_only_when_its_best_unit_scores_nearly_as_well() -> None:
+    from advisor.answer.extractive import _focused_passages
+
+    settings = Settings(passage_keep_ratio=0.9, second_opinion_ratio=0.8, max_answer_passages=3)
+    ranked = [_cand("a", 2, 1.0), _cand("b", 1, 0.95), _cand("a", 2, 0.9), _cand("c", 3, 0.85)]
+    ranked.append(_cand("top-retrieved", 0, 0.82))  # retrieval's first: a second opinion
+    ranked.append(_cand("weak", 4, 0.5))
+    assert _focused_passages(ranked, settings) == {"a", "b", "top-retrieved"}
+    assert _focused_passages(ranked, settings.model_copy(update={"max_answer_passages": 1})) == {
+        "a"
+    }
+    strict = settings.model_copy(update={"second_opinion_ratio": 0.9})
+    assert _focused_passages(ranked, strict) == {"a", "b"}

@@ -95,7 +95,10 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
     best = ranked[0].score
     chosen: list[Candidate] = []
     shown: list[Candidate] = []
-    pool = [c for c in ranked if c.score >= best * settings.unit_keep_ratio]
+    passages = _focused_passages(ranked, settings)
+    pool = [
+        c for c in ranked if c.score >= best * settings.unit_keep_ratio and c.chunk.id in passages
+    ]
     weight = settings.unit_redundancy_weight
     while pool:
         cand = max(pool, key=lambda c: c.score - weight * _redundancy(c, chosen))
@@ -106,6 +109,28 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
             break
         chosen, shown = [*chosen, cand], trial
     return shown
+
+
+def _focused_passages(ranked: list[Candidate], settings: Settings) -> set[str]:
+    """The passages an answer may quote. Two rankings vote: the passage of the best unit, and
+    the passage retrieval put first (hybrid search over whole passages), when it scores at
+    least `second_opinion_ratio` of the best unit; any other passage only when its best unit
+    scores nearly as well as the best (`passage_keep_ratio`): a passage whose best sentence is
+    clearly weaker adds words, not what the question asked for."""
+    best: dict[str, Candidate] = {}
+    for c in ranked:  # best first: the first unit seen of a passage is its best
+        best.setdefault(c.chunk.id, c)
+    top = ranked[0]
+    kept = [top.chunk.id]
+    first = min(best.values(), key=lambda c: c.hit_rank)
+    if first.chunk.id != top.chunk.id and first.score >= top.score * settings.second_opinion_ratio:
+        kept.append(first.chunk.id)
+    kept += [
+        cid
+        for cid, c in best.items()
+        if cid not in kept and c.score >= top.score * settings.passage_keep_ratio
+    ]
+    return set(kept[: settings.max_answer_passages])
 
 
 _SUMMARY = re.compile(r"^(?:conclusions?|summary|introduction|overview|final thoughts)$", re.I)
