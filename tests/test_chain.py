@@ -26,9 +26,9 @@ def _assert_cited(answer: Answer) -> None:
     numbers = {c.n for c in answer.citations}
     assert numbers == set(range(1, len(numbers) + 1))
     blocks = [b.strip() for b in re.split(r"\n\s*\n", answer.answer) if b.strip()]
-    assert [int(m.group(1)) for b in blocks if (m := re.search(r" \[(\d+)\]$", b))] == sorted(
-        numbers
-    ), answer.answer
+    closing = [int(m.group(1)) for b in blocks if (m := re.search(r" \[(\d+)\]$", b))]
+    assert len(closing) == len(blocks) and set(closing) == numbers, answer.answer
+    assert closing == sorted(closing), answer.answer  # a passage's blocks come together
     for block in blocks:
         assert len(MARKER.findall(block)) == 1, block
     for c in answer.citations:

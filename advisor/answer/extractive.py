@@ -258,23 +258,35 @@ def render_unit(c: Candidate) -> str:
 
 
 def render_block(members: list[Candidate], n: int) -> str:
-    """What one passage contributes, as one block with one marker at its end: consecutive
-    sentences as a paragraph, a heading and a list each on lines of their own."""
-    lines: list[str] = []
+    """What one passage contributes, as blocks that each end with the passage's one marker:
+    consecutive sentences as a paragraph, a heading and a list on lines of their own. Text
+    after a list starts a new block (in Markdown a line right after a list item continues it)."""
+    blocks: list[list[str]] = [[]]
     para: list[str] = []
+    after_list = False
     for m in sorted(members, key=lambda m: m.unit.start):
         text = render_unit(m)
         if m.unit.kind == "sentence":
+            if after_list:
+                blocks.append([])
+                after_list = False
             para.append(text)
             continue
         if para:
-            lines.append(" ".join(para))
+            blocks[-1].append(" ".join(para))
             para = []
-        lines.append(text)
+        if after_list and m.unit.kind == "heading":
+            blocks.append([])
+        blocks[-1].append(text)
+        after_list = m.unit.kind in ("list", "item")
     if para:
-        lines.append(" ".join(para))
+        blocks[-1].append(" ".join(para))
     # a heading line ends in a Markdown hard break, so the sentence below it stays below it
-    return "\n".join(ln + "  " if ln.startswith("**") else ln for ln in lines).rstrip() + f" [{n}]"
+    return "\n\n".join(
+        "\n".join(ln + "  " if ln.startswith("**") else ln for ln in lines).rstrip() + f" [{n}]"
+        for lines in blocks
+        if lines
+    )
 
 
 def decline_text(topics: list[str]) -> str:
