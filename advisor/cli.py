@@ -253,12 +253,17 @@ def eval_command(
         list[str] | None,
         typer.Option("--min", help="METRIC=VALUE: exit non-zero when the metric is lower."),
     ] = None,
+    maximum: Annotated[
+        list[str] | None,
+        typer.Option("--max", help="METRIC=VALUE: exit non-zero when the metric is higher."),
+    ] = None,
 ) -> None:
-    """Run eval cases through the advisor and score retrieval, answers and grounding."""
+    """Run eval cases through the advisor and score retrieval, answers, grounding and focus."""
     with user_errors():
         from .evaluate import run_eval_command
 
-        raise typer.Exit(run_eval_command(_prepare(settings_with()), dataset, out, minimum or []))
+        advisor = _prepare(settings_with())
+        raise typer.Exit(run_eval_command(advisor, dataset, out, minimum or [], maximum or []))
 
 
 @app.command()

@@ -214,6 +214,19 @@ class Settings(BaseSettings):
     hint_floor: float = Field(
         0.5, description="Extractive: a hint closer to the question than this counts."
     )
+    passage_keep_ratio: float = Field(
+        0.7,
+        description="Extractive: a passage other than the best one is quoted only when its best "
+        "unit scores at least this share of the best unit.",
+    )
+    second_opinion_ratio: float = Field(
+        0.8,
+        description="Extractive: the passage retrieval ranks first is also quoted when its best "
+        "unit scores at least this share of the best unit (a second opinion on relevance).",
+    )
+    max_answer_passages: int = Field(
+        5, description="Extractive: most passages one answer (or one part of it) quotes."
+    )
     unit_keep_ratio: float = Field(
         0.80, description="Extractive: keep units scoring at least this share of the best one."
     )

@@ -48,6 +48,8 @@ CSS = """
 .sources summary { cursor: pointer; }
 .sources .passage { margin: .4em 0 .2em; opacity: .92; }
 .sources mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+sup.cite-mark { font-size: .72em; line-height: 0; }
+sup.cite-mark a.cite { text-decoration: none; padding: 0 .1em; }
 #generator-line { opacity: .75; }
 """
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -76,11 +78,15 @@ def user_markdown(question: str) -> str:
 
 
 def _answer_text(text: str, anchor: str, known: set[int]) -> str:
-    """Escaped answer text whose `[n]` markers link to the matching source block."""
+    """Escaped answer text whose `[n]` markers are small links to the matching source block
+    (one per block of the answer: the sentences and list above it come from that passage)."""
     out: list[str] = []
     for i, piece in enumerate(_MARKER.split(text)):
         if i % 2 and int(piece) in known:
-            out.append(f'<a href="#{anchor}-{piece}" class="cite">[{piece}]</a>')
+            out.append(
+                f'<sup class="cite-mark"><a href="#{anchor}-{piece}" class="cite">[{piece}]</a>'
+                "</sup>"
+            )
         elif i % 2:
             out.append(f"\\[{piece}\\]")
         else:  # keep the quoted Markdown (lists, emphasis), but no links, images or HTML
@@ -131,7 +137,10 @@ def render_answer(answer: Answer, anchor: str) -> str:
 
 def generator_line(generator_name: str) -> str:
     if generator_name == "extractive":
-        return "Answers are quoted from the documents (extractive); each sentence cites its source."
+        return (
+            "Answers are quoted from the documents (extractive); each passage quoted cites its "
+            "source."
+        )
     return f"Answers are written by {escape(generator_name)} from the documents, each one cited."
 
 

@@ -21,12 +21,16 @@ def _file_text(source: str) -> str:
 
 
 def _assert_cited(answer: Answer) -> None:
-    """Every line of the answer ends with markers that point at listed citations."""
+    """Every block of the answer (what one passage contributes) ends with one marker that
+    points at a listed citation, and no line inside a block carries one."""
     numbers = {c.n for c in answer.citations}
     assert numbers == set(range(1, len(numbers) + 1))
-    for line in filter(None, (ln.strip() for ln in answer.answer.splitlines())):
-        cited = {int(n) for n in MARKER.findall(line)}
-        assert cited and cited <= numbers, line
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", answer.answer) if b.strip()]
+    closing = [int(m.group(1)) for b in blocks if (m := re.search(r" \[(\d+)\]$", b))]
+    assert len(closing) == len(blocks) and set(closing) == numbers, answer.answer
+    assert closing == sorted(closing), answer.answer  # a passage's blocks come together
+    for block in blocks:
+        assert len(MARKER.findall(block)) == 1, block
     for c in answer.citations:
         assert _file_text(c.source)[c.start : c.end] == c.text
         for a, b in c.used:
@@ -246,8 +250,8 @@ def test_how_to_questions_get_the_guides_numbered_steps(advisor: Advisor, questi
     corpus_text = (CORPUS / "ai-project-manager-guide.md").read_text()
     for step in STEPS:
         # the step is quoted from its own passage, and the passage marks it as used
-        line = next(ln for ln in answer.answer.splitlines() if ln.startswith(f"**{step}**"))
-        n = int(re.search(r"\[(\d+)\]$", line).group(1))
+        block = next(b for b in answer.answer.split("\n\n") if b.startswith(f"**{step}**"))
+        n = int(re.search(r"\[(\d+)\]$", block).group(1))
         cite = answer.citations[n - 1]
         assert cite.section.endswith(step) and step in cite.text
         assert corpus_text[cite.start : cite.end] == cite.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,21 @@ from advisor.evaluate import run_eval_command, run_judge_command
 from advisor.evaluation.answers import score_declines, score_facts
 from advisor.evaluation.classification import score_judge
 from advisor.evaluation.dataset import DatasetError, load_eval_cases, load_judge_cases
-from advisor.evaluation.grounding import SentenceScore, pooled, score_grounding
+from advisor.evaluation.focus import answer_words, fragments, off_point, score_focus
+from advisor.evaluation.grounding import (
+    SentenceScore,
+    attributed_sentences,
+    pooled,
+    score_grounding,
+)
 from advisor.evaluation.metrics import (
+    MAXIMUM_METRICS,
     METRICS,
     THRESHOLD_METRICS,
     ThresholdError,
+    parse_maximums,
     parse_minimums,
+    unmet_maximums,
     unmet_minimums,
 )
 from advisor.evaluation.report import case_html, render_html
@@ -150,6 +160,65 @@ def test_grounding_with_the_real_judge(embedder) -> None:
     assert both.sentences[0].relevant_citations == [1, 2]  # each needed for one half
 
 
+def test_a_sentence_without_a_marker_is_attributed_to_the_marker_closing_its_block() -> None:
+    answer = (
+        "The PMP exam has 180 questions. Candidates have 230 minutes [1]\n\n"
+        "Scrum defines three roles:\n- the Product Owner\n- the Developers [2]\n\n"
+        "Nothing closes this block."
+    )
+    assert attributed_sentences(answer) == [
+        ("The PMP exam has 180 questions.", [1]),
+        ("Candidates have 230 minutes [1]", [1]),
+        ("Scrum defines three roles:", [2]),
+        ("the Product Owner", [2]),
+        ("the Developers [2]", [2]),
+        ("Nothing closes this block.", []),  # no marker after it in its block
+    ]
+
+
+def test_block_citations_are_still_judged_sentence_by_sentence(embedder) -> None:
+    from advisor.verify import GroundingJudge
+
+    judge = GroundingJudge(embedder)
+    answer = "The PMP exam has 200 questions. Candidates have 230 minutes to finish it [1]"
+    scores = score_grounding(judge, answer, [PMP])
+    assert [s.text for s in scores.sentences] == [
+        "The PMP exam has 200 questions.",  # as the answer has it: no marker added
+        "Candidates have 230 minutes to finish it [1]",
+    ]
+    assert [s.citations for s in scores.sentences] == [[1], [1]]
+    assert [s.supported for s in scores.sentences] == [False, True]  # the wrong number is caught
+
+
+def test_focus_counts_words_passages_off_point_and_fragments() -> None:
+    answer = (
+        "The PMP exam has **180** questions [1] and 230 minutes [1]\n\n"
+        "Popular options include:\n- Lean Six Sigma\n- Certified Scrum [2]\n\n"
+        "Scrum defines three [2]"
+    )
+    passages = [PMP, "Popular options include:\n- Lean Six\n  Sigma\n- Certified ScrumMaster"]
+    assert answer_words(answer) == 20  # markers, bullets and ** are not words
+    assert off_point(passages, [["230 minutes"], ["180"]]) == 1  # the list holds neither
+    n, bad = fragments(answer, passages)
+    # 2 sentences of the first line (pysbd keeps it whole: 1), the lead-in, 2 items, 1 sentence
+    assert n == 5
+    # "Lean Six Sigma" is a whole item of the passage (wrapped there); "Certified Scrum" is a
+    # piece of one, and "Scrum defines three" stops mid-sentence
+    assert bad == [
+        "The PMP exam has 180 questions and 230 minutes",
+        "Certified Scrum",
+        "Scrum defines three",
+    ]
+    focus = score_focus(answer, passages, None)
+    assert focus.off_point_passages is None and focus.off_point_share is None
+    assert score_focus(answer, passages, [["180"]]).off_point_share == 0.5
+
+
+def test_headings_and_table_rows_are_not_prose_segments() -> None:
+    answer = "**1. Build a Strong Educational Foundation** [1]\n\n| PMP | 180 |\nWhy? [1]"
+    assert fragments(answer, []) == (1, [])
+
+
 # --- thresholds ---------------------------------------------------------------------------
 
 
@@ -168,6 +237,24 @@ def test_min_options_parse_and_unknown_names_list_the_valid_ones() -> None:
         parse_minimums(["faithfulness=high"])
     with pytest.raises(ThresholdError, match="lower is better"):
         parse_minimums(["latency_p95_ms=100"])
+
+
+def test_max_options_take_metrics_where_lower_is_better() -> None:
+    assert parse_maximums(["off_point_share=0.2", "answer-words-p50=60"]) == {
+        "off_point_share": 0.2,
+        "answer_words_p50": 60.0,
+    }
+    assert {"off_point_share", "fragment_share", "answer_words_p50"} <= set(MAXIMUM_METRICS)
+    with pytest.raises(ThresholdError, match="higher is better"):
+        parse_maximums(["faithfulness=0.9"])
+    with pytest.raises(ThresholdError, match="Did you mean off_point_share"):
+        parse_maximums(["off_point_shar=0.2"])
+    summary = {"off_point_share": 0.3, "fragment_share": float("nan"), "answer_words_p50": 50}
+    unmet = unmet_maximums(
+        summary, {"off_point_share": 0.2, "fragment_share": 0.05, "answer_words_p50": 60}
+    )
+    assert unmet[0] == "off_point_share = 0.300 is above the maximum 0.2"
+    assert "could not be computed" in unmet[1] and len(unmet) == 2
 
 
 def test_unmet_minimums_and_nan_meets_nothing() -> None:
@@ -298,7 +385,7 @@ def test_report_page_is_self_contained_and_escaped() -> None:
         ["faithfulness = 0.500 is below the minimum 0.9"],
         "Eval <x>",
     )
-    assert html.count("<svg") == 1 and 'data-metric="faithfulness"' in html
+    assert html.count("<svg") == 2 and 'data-metric="faithfulness"' in html  # + lengths
     assert "n/a" in html  # NaN metrics are shown as missing, not as a 0 bar
     for external in ("<script", "<link", "src=", "@import", "url("):
         assert external not in html
@@ -340,10 +427,11 @@ def _recomputed(cases: list[dict[str, Any]]) -> dict[str, float]:
         hits = [i for i, d in enumerate(ranked, 1) if d in case["expected_sources"]]
         return hits[0] if hits else None
 
-    def met(answer: str, fact: list[str]) -> bool:
-        import re
+    def strip(answer: str) -> str:
+        return re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", answer)
 
-        text = " ".join(re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", answer).split()).lower()
+    def met(answer: str, fact: list[str]) -> bool:
+        text = " ".join(strip(answer).split()).lower()
         return any(" ".join(alt.split()).lower() in text for alt in fact)
 
     answerable = [c for c in cases if c["answerable"]]
@@ -356,6 +444,17 @@ def _recomputed(cases: list[dict[str, Any]]) -> dict[str, float]:
     sentences = [s for c in cases if not c["declined"] for s in c["sentences"]]
     citations = sum(len(s["citations"]) for s in sentences)
     latencies = [c["latency_ms"] for c in cases]
+    given = [c for c in cases if not c["declined"]]
+    words = [len(re.findall(r"\w+(?:['’.,/-]\w+)*", strip(c["answer"]))) for c in given]
+    checked = [c for c in given if c["answerable"] and c["expected_facts"]]
+
+    def off(case: dict[str, Any]) -> int:
+        alts = [" ".join(a.split()).lower() for f in case["expected_facts"] for a in f]
+        texts = [" ".join(p["text"].split()).lower() for p in case["citations"]]
+        return sum(not any(a in t for a in alts) for t in texts)
+
+    cited = sum(len(c["citations"]) for c in checked)
+    segments = sum(c["metrics"]["prose_segments"] for c in given)
     return {
         "hit_at_1": avg([float(r == 1) for r in ranks]),
         "hit_at_3": avg([float(r is not None and r <= 3) for r in ranks]),
@@ -375,6 +474,13 @@ def _recomputed(cases: list[dict[str, Any]]) -> dict[str, float]:
         ),
         "latency_p50_ms": float(np.percentile(latencies, 50)),
         "latency_p95_ms": float(np.percentile(latencies, 95)),
+        "answer_words_p50": float(np.percentile(words, 50)) if words else float("nan"),
+        "answer_words_p90": float(np.percentile(words, 90)) if words else float("nan"),
+        "cited_passages_mean": avg([float(len(c["citations"])) for c in given]),
+        "off_point_share": sum(off(c) for c in checked) / cited if cited else float("nan"),
+        "fragment_share": (
+            sum(len(c["fragments"]) for c in given) / segments if segments else float("nan")
+        ),
     }
 
 
@@ -409,6 +515,8 @@ def test_eval_writes_a_report_with_a_chart_and_the_failing_case(small_run) -> No
     assert "<svg" in html and "<script" not in html
     assert 'id="case-guide-team-members"' in html and "zebra-wrangling" in html
     assert "off-worldcup-&lt;&amp;&gt;" in html and "off-worldcup-<&>" not in html
+    assert html.count("<svg") == 2  # the metrics, and the answer lengths
+    assert "Most off-point passages" in html and 'data-metric="off_point_share"' in html
 
 
 @pytest.mark.slow
@@ -440,6 +548,15 @@ def test_min_thresholds_set_the_exit_code(
 
     with pytest.raises(ThresholdError, match="Valid metrics: hit_at_1"):
         run_eval_command(advisor, small_dataset, None, ["recall=0.5"])
+
+    words = summary["answer_words_p50"]
+    assert run_eval_command(advisor, small_dataset, None, [], [f"answer_words_p50={words}"]) == 0
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--dataset", str(small_dataset), "--max", f"answer_words_p50={words - 1}"],
+        env={"ADVISOR_INDEX_DIR": str(corpus_settings.index_dir)},
+    )
+    assert result.exit_code == 1 and "Above maximum: answer_words_p50" in result.output
 
 
 @pytest.mark.slow

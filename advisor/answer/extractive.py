@@ -17,7 +17,6 @@ import numpy as np
 
 from ..config import Settings
 from ..retrieve import GenerationView
-from ..split import segmenter
 from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
 from . import outline
 
@@ -89,11 +88,6 @@ def _overlaps(view: GenerationView, q_tokens: list[str], texts: list[str]) -> li
     return [sum(w for t, w in weights.items() if t in words) / total for words in present]
 
 
-def clean(text: str) -> str:
-    """One line of display text: list marker removed, whitespace collapsed."""
-    return _SPACE.sub(" ", _MARKER.sub("", text)).strip()
-
-
 def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Candidate]:
     ranked = sorted(cands, key=lambda c: c.score, reverse=True)
     if not ranked:
@@ -101,7 +95,10 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
     best = ranked[0].score
     chosen: list[Candidate] = []
     shown: list[Candidate] = []
-    pool = [c for c in ranked if c.score >= best * settings.unit_keep_ratio]
+    passages = _focused_passages(ranked, settings)
+    pool = [
+        c for c in ranked if c.score >= best * settings.unit_keep_ratio and c.chunk.id in passages
+    ]
     weight = settings.unit_redundancy_weight
     while pool:
         cand = max(pool, key=lambda c: c.score - weight * _redundancy(c, chosen))
@@ -112,6 +109,28 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
             break
         chosen, shown = [*chosen, cand], trial
     return shown
+
+
+def _focused_passages(ranked: list[Candidate], settings: Settings) -> set[str]:
+    """The passages an answer may quote. Two rankings vote: the passage of the best unit, and
+    the passage retrieval put first (hybrid search over whole passages), when it scores at
+    least `second_opinion_ratio` of the best unit; any other passage only when its best unit
+    scores nearly as well as the best (`passage_keep_ratio`): a passage whose best sentence is
+    clearly weaker adds words, not what the question asked for."""
+    best: dict[str, Candidate] = {}
+    for c in ranked:  # best first: the first unit seen of a passage is its best
+        best.setdefault(c.chunk.id, c)
+    top = ranked[0]
+    kept = [top.chunk.id]
+    first = min(best.values(), key=lambda c: c.hit_rank)
+    if first.chunk.id != top.chunk.id and first.score >= top.score * settings.second_opinion_ratio:
+        kept.append(first.chunk.id)
+    kept += [
+        cid
+        for cid, c in best.items()
+        if cid not in kept and c.score >= top.score * settings.passage_keep_ratio
+    ]
+    return set(kept[: settings.max_answer_passages])
 
 
 _SUMMARY = re.compile(r"^(?:conclusions?|summary|introduction|overview|final thoughts)$", re.I)
@@ -140,9 +159,7 @@ def _places(shown: list[Candidate]) -> int:
     sentence's place."""
     keys = {_key(c) for c in shown}
     return sum(
-        1
-        for c in shown
-        if not (c.unit.kind == "list" and (c.chunk.id, c.order - 1) in keys)
+        1 for c in shown if not (c.unit.kind == "list" and (c.chunk.id, c.order - 1) in keys)
     )
 
 
@@ -186,25 +203,90 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
     return final
 
 
-def _cite_sentences(text: str, n: int) -> str:
-    """`[n]` after every sentence, so each one is visibly tied to its passage."""
-    text = clean(text)
-    return " ".join(
-        f"{seg.sent.strip()} [{n}]" for seg in segmenter().segment(text) if seg.sent.strip()
-    )
+_HYPHEN_BREAK = re.compile(r"(\w+)-[ \t]*\r?\n[ \t]*([a-z]\w*)")
 
 
-def render_unit(c: Candidate, n: int) -> str:
-    """A unit as answer text: sentences inline, lists as lists; every sentence gets `[n]`."""
-    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it, in bold
-        return f"**{_SPACE.sub(' ', c.text).strip()}** [{n}]"
+def repair(text: str, context: str = "") -> str:
+    """Quoted text as it reads: a word hyphenated across a line break joined ("illus-\ntrated"
+    -> "illustrated", unless `context` writes it with its hyphen on one line, "self-managed"),
+    then every run of white space, line breaks included, one space. The citation still points at
+    the unit's whole span; only what is shown is repaired."""
+
+    def join(m: re.Match[str]) -> str:
+        left, right = m.group(1), m.group(2)
+        return f"{left}-{right}" if f"{left}-{right}" in context else left + right
+
+    return _SPACE.sub(" ", _HYPHEN_BREAK.sub(join, text)).strip()
+
+
+def clean(text: str, context: str = "") -> str:
+    """One line of display text: list marker removed, line breaks and split words repaired."""
+    return repair(_MARKER.sub("", text), context)
+
+
+def list_lines(text: str) -> tuple[str, list[str]]:
+    """A list unit as its lead-in and its items: a line that starts with a list marker starts an
+    item, a line after it without one continues it (a hard-wrapped item)."""
+    lead: list[str] = []
+    items: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if _MARKER.match(line):
+            items.append([line])
+        elif items:
+            items[-1].append(line)
+        else:
+            lead.append(line)
+    return "\n".join(lead), ["\n".join(item) for item in items]
+
+
+def render_unit(c: Candidate) -> str:
+    """A unit as answer text, without its marker: a sentence inline, a list with each item on a
+    line of its own, a numbered step or FAQ question (a heading) in bold, a lone item as an
+    item."""
+    context = c.chunk.text
+    if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it
+        return f"**{repair(c.text, context)}**"
+    if c.unit.kind == "item":
+        return f"- {clean(c.text, context)}"
     if c.unit.kind != "list":
-        return _cite_sentences(c.text, n)
-    lines = [ln for ln in c.text.splitlines() if ln.strip()]
-    lead = [ln for ln in lines if not _MARKER.match(ln)]
-    items = [ln for ln in lines if _MARKER.match(ln)]
-    head = f"{_cite_sentences(' '.join(lead), n)}\n" if lead else ""
-    return head + "\n".join(f"- {clean(i)} [{n}]" for i in items)
+        return clean(c.text, context)
+    lead, items = list_lines(c.text)
+    head = f"{clean(lead, context)}\n" if lead.strip() else ""
+    return head + "\n".join(f"- {clean(i, context)}" for i in items)
+
+
+def render_block(members: list[Candidate], n: int) -> str:
+    """What one passage contributes, as blocks that each end with the passage's one marker:
+    consecutive sentences as a paragraph, a heading and a list on lines of their own. Text
+    after a list starts a new block (in Markdown a line right after a list item continues it)."""
+    blocks: list[list[str]] = [[]]
+    para: list[str] = []
+    after_list = False
+    for m in sorted(members, key=lambda m: m.unit.start):
+        text = render_unit(m)
+        if m.unit.kind == "sentence":
+            if after_list:
+                blocks.append([])
+                after_list = False
+            para.append(text)
+            continue
+        if para:
+            blocks[-1].append(" ".join(para))
+            para = []
+        if after_list and m.unit.kind == "heading":
+            blocks.append([])
+        blocks[-1].append(text)
+        after_list = m.unit.kind in ("list", "item")
+    if para:
+        blocks[-1].append(" ".join(para))
+    # a heading line ends in a Markdown hard break, so the sentence below it stays below it
+    return "\n\n".join(
+        "\n".join(ln + "  " if ln.startswith("**") else ln for ln in lines).rstrip() + f" [{n}]"
+        for lines in blocks
+        if lines
+    )
 
 
 def decline_text(topics: list[str]) -> str:
@@ -400,7 +482,8 @@ def _score(
 
 
 def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator[Answer]:
-    """Number the cited chunks, then stream the answer a paragraph at a time."""
+    """Number the cited chunks, then stream the answer a block (one passage's part) at a
+    time; a block carries one marker, at its end."""
     groups: dict[str, list[Candidate]] = {}
     for c in chosen:  # chosen is best-first: first group holds the best unit
         groups.setdefault(c.chunk.id, []).append(c)
@@ -410,23 +493,8 @@ def assemble(question: str, chosen: list[Candidate], generator: str) -> Iterator
         used = sorted((m.unit.start - chunk.start, m.unit.end - chunk.start) for m in members)
         citations.append(Citation.from_chunk(n, chunk, used))
     yield Answer(question=question, citations=citations, generator=generator)
-    parts: list[str] = []
     for n, members in enumerate(groups.values(), start=1):
-        members.sort(key=lambda m: m.unit.start)
-        para: list[str] = []
-        for m in members:
-            text = render_unit(m, n)
-            if m.unit.kind in ("list", "heading"):  # a block of its own
-                if para:
-                    parts.append(" ".join(para))
-                    para = []
-                parts.append(text)
-            else:
-                para.append(text)
-        if para:
-            parts.append(" ".join(para))
-    for i, part in enumerate(parts):
-        yield Answer(answer=("\n\n" if i else "") + part)
+        yield Answer(answer=("\n\n" if n > 1 else "") + render_block(members, n))
 
 
 def declined_answer(question: str, view: GenerationView, generator: str) -> Answer:

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from .classification import score_judge
 from .dataset import JudgeCase, load_eval_cases, load_judge_cases
-from .metrics import parse_minimums, unmet_minimums
+from .metrics import parse_maximums, parse_minimums, unmet_maximums, unmet_minimums
 from .report import fmt, render_html, summary_table
 from .runner import run_cases, summarize
 from .stats import nan_to_none
@@ -48,14 +48,20 @@ def _now() -> str:
 
 
 def run_eval_command(
-    advisor: Any, dataset: Path | None, out: Path | None, minimums: list[str]
+    advisor: Any,
+    dataset: Path | None,
+    out: Path | None,
+    minimums: list[str],
+    maximums: list[str] | None = None,
 ) -> int:
-    """Run every case of `dataset` through `advisor`; exit code 1 when a `--min` is not met."""
+    """Run every case of `dataset` through `advisor`; exit code 1 when a `--min` or `--max`
+    is not met."""
     from ..config import default_dataset
     from ..verify import GroundingJudge
 
     console, err = Console(), Console(stderr=True)
     wanted = parse_minimums(minimums)  # a typo fails now, not after the whole run
+    ceilings = parse_maximums(maximums or [])
     path = dataset or default_dataset()
     cases = load_eval_cases(path)
     judge = GroundingJudge(advisor.embedder)
@@ -68,12 +74,13 @@ def run_eval_command(
         "created": _now(),
         **summarize(results),
     }
-    unmet = unmet_minimums(summary, wanted)
+    unmet = unmet_minimums(summary, wanted) + unmet_maximums(summary, ceilings)
     console.print(
         summary_table(
             summary,
             wanted,
             f"Eval of {path.name}: {len(results)} cases, {summary['n_failing']} failing",
+            ceilings,
         )
     )
     if out is not None:
@@ -82,17 +89,18 @@ def run_eval_command(
             out / "results.json",
             {
                 "summary": summary,
-                "thresholds": {"minimums": wanted, "unmet": unmet},
+                "thresholds": {"minimums": wanted, "maximums": ceilings, "unmet": unmet},
                 "cases": [r.model_dump() for r in results],
             },
         )
         title = f"Career advisor eval: {path.name}"
         (out / "report.html").write_text(
-            render_html(summary, results, wanted, unmet, title), encoding="utf-8"
+            render_html(summary, results, wanted, unmet, title, ceilings), encoding="utf-8"
         )
         console.print(f"Wrote {out / 'results.json'} and {out / 'report.html'}", highlight=False)
     for line in unmet:
-        err.print(f"[bold red]Below minimum:[/] {line}", highlight=False)
+        label = "Above maximum" if "maximum" in line else "Below minimum"
+        err.print(f"[bold red]{label}:[/] {line}", highlight=False)
     return 1 if unmet else 0
 
 

@@ -13,6 +13,11 @@ it cites; `[n]` refers to the answer's citation number n. From the verdicts:
   the others still support the sentence without it AND it does not support the sentence alone.
   The citations of an unsupported sentence do not count.
 
+An answer may cite once per block: consecutive sentences (or a list) from one passage carry
+one marker, at the end of the block. A sentence without a marker of its own is attributed to
+the next marker in its block (blocks are separated by blank lines) and judged against that
+passage, so support is still checked sentence by sentence.
+
 All rates pool the sentences (or citations) of every judged answer; NaN when there are none.
 """
 
@@ -125,16 +130,49 @@ def relevant_citations(
     return keep
 
 
+_BLOCK_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def attributed_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """Each sentence of `answer` with the citations it is attributed to: its own markers, or
+    else those of the next marked sentence in its block."""
+    from ..verify.claims import split_sentences
+
+    out: list[tuple[str, list[int]]] = []
+    for block in _BLOCK_BREAK.split(answer):
+        units = split_sentences(block)
+        closing: list[int] = []
+        attributed: list[tuple[str, list[int]]] = []
+        for text, cites in reversed(units):
+            closing = cites or closing
+            attributed.append((text, cites or closing))
+        out.extend(reversed(attributed))
+    return out
+
+
+def _with_markers(sentences: list[tuple[str, list[int]]]) -> str:
+    """The sentences one per line, each carrying its attributed markers."""
+    lines = []
+    for text, cites in sentences:
+        own = {int(n) for m in _MARKER.findall(text) for n in re.findall(r"\d+", m)}
+        marks = "".join(f"[{n}]" for n in cites if n not in own)
+        lines.append(f"{text} {marks}" if marks else text)
+    return "\n".join(lines)
+
+
 def score_grounding(judge: GroundingJudge, answer: str, contexts: Sequence[str]) -> GroundingScores:
-    """Judge every sentence of `answer` against the passages it cites, and score its citations."""
-    judgement = judge.judge(answer, list(contexts))
+    """Judge every sentence of `answer` against the passages it cites (or, without a marker of
+    its own, the passage whose marker closes its block), and score its citations."""
+    units = attributed_sentences(answer)
+    judgement = judge.judge(_with_markers(units), list(contexts))
+    same = len(judgement.sentences) == len(units)  # the sentences as the answer has them
     sentences = []
-    for v in judgement.sentences:
+    for i, v in enumerate(judgement.sentences):
         cited_ok = bool(v.citations) and v.supported
         relevant = relevant_citations(judge, v.text, v.citations, contexts, cited_ok)
         sentences.append(
             SentenceScore(
-                text=v.text,
+                text=units[i][0] if same else v.text,
                 citations=list(v.citations),
                 supported=v.supported,
                 score=float(v.score),

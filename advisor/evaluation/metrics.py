@@ -21,7 +21,7 @@ class Metric(NamedTuple):
     over: str  # the summary count this metric is computed over
     description: str
     higher_is_better: bool = True
-    unit: str = ""  # "" for a share between 0 and 1, "ms" for milliseconds
+    unit: str = ""  # "" for a share between 0 and 1, else "ms", "words", "sentences", ...
 
 
 METRICS: dict[str, Metric] = {
@@ -126,6 +126,60 @@ METRICS: dict[str, Metric] = {
             "share of citations that are needed for or support their sentence (ALCE)",
         ),
         Metric(
+            "off_point_share",
+            "focus",
+            "off-point passages",
+            "n_fact_citations",
+            "of the passages cited in answers to cases with expected facts, the share holding "
+            "none of those facts",
+            higher_is_better=False,
+        ),
+        Metric(
+            "fragment_share",
+            "focus",
+            "fragments",
+            "n_prose_segments",
+            "of the quoted prose segments (sentences, list items), the share that does not end "
+            "like a sentence",
+            higher_is_better=False,
+        ),
+        Metric(
+            "answer_words_p50",
+            "focus",
+            "answer words p50",
+            "n_judged",
+            "median length of the answers given (not declined), in words",
+            higher_is_better=False,
+            unit="words",
+        ),
+        Metric(
+            "answer_words_p90",
+            "focus",
+            "answer words p90",
+            "n_judged",
+            "90th-percentile length of the answers given, in words",
+            higher_is_better=False,
+            unit="words",
+        ),
+        Metric(
+            "answer_sentences_p50",
+            "focus",
+            "answer sentences p50",
+            "n_judged",
+            "median number of sentences (list items count as sentences) of the answers given",
+            higher_is_better=False,
+            unit="sentences",
+        ),
+        Metric(
+            "cited_passages_mean",
+            "focus",
+            "passages cited",
+            "n_judged",
+            "mean number of passages an answer cites",
+            higher_is_better=False,
+            unit="passages",
+        ),
+        Metric(
             "latency_p50_ms",
             "latency",
             "latency p50",
@@ -163,49 +217,76 @@ COUNTS: dict[str, Count] = {
     "n_judged": Count("answers", "judged (not declined) answers"),
     "n_sentences": Count("sentences", "sentences of judged answers"),
     "n_citations": Count("citations", "citations of judged answers"),
+    "n_fact_citations": Count("passages", "passages cited by answers to cases with facts"),
+    "n_prose_segments": Count("segments", "quoted prose segments of judged answers"),
 }
 
 THRESHOLD_METRICS = [m.name for m in METRICS.values() if m.higher_is_better]
+MAXIMUM_METRICS = [m.name for m in METRICS.values() if not m.higher_is_better]
 
 
 def parse_minimums(options: list[str]) -> dict[str, float]:
     """`["faithfulness=0.9"]` as {metric: minimum}, or a `ThresholdError` saying what to fix."""
-    minimums: dict[str, float] = {}
-    valid = ", ".join(THRESHOLD_METRICS)
+    return _parse(options, "--min")
+
+
+def parse_maximums(options: list[str]) -> dict[str, float]:
+    """`["off_point_share=0.2"]` as {metric: maximum} (metrics where lower is better)."""
+    return _parse(options, "--max")
+
+
+def _parse(options: list[str], flag: str) -> dict[str, float]:
+    lower = flag == "--max"
+    allowed = MAXIMUM_METRICS if lower else THRESHOLD_METRICS
+    limits: dict[str, float] = {}
+    valid = ", ".join(allowed)
     for option in options:
         name, sep, value = option.partition("=")
         name = name.strip().replace("@", "_at_").replace("-", "_")
         if not sep:
+            example = "off_point_share=0.2" if lower else "faithfulness=0.9"
             raise ThresholdError(
-                f"--min {option!r} must look like METRIC=VALUE, e.g. --min faithfulness=0.9."
+                f"{flag} {option!r} must look like METRIC=VALUE, e.g. {flag} {example}."
             )
         if name not in METRICS:
-            close = difflib.get_close_matches(name, THRESHOLD_METRICS, n=1)
+            close = difflib.get_close_matches(name, allowed, n=1)
             hint = f" Did you mean {close[0]}?" if close else ""
             raise ThresholdError(
-                f"--min names an unknown metric {name!r}.{hint} Valid metrics: {valid}."
+                f"{flag} names an unknown metric {name!r}.{hint} Valid metrics: {valid}."
             )
-        if not METRICS[name].higher_is_better:
+        if METRICS[name].higher_is_better == lower:
+            better = "higher" if lower else "lower"
             raise ThresholdError(
-                f"--min cannot be used with {name} (lower is better). Valid metrics: {valid}."
+                f"{flag} cannot be used with {name} ({better} is better). Valid metrics: {valid}."
             )
         try:
-            minimums[name] = float(value)
+            limits[name] = float(value)
         except ValueError:
-            raise ThresholdError(f"--min {option!r}: {value!r} is not a number.") from None
-    return minimums
+            raise ThresholdError(f"{flag} {option!r}: {value!r} is not a number.") from None
+    return limits
 
 
 def unmet_minimums(summary: Mapping[str, object], minimums: dict[str, float]) -> list[str]:
     """One line per threshold the summary does not meet (NaN meets nothing: no evidence)."""
+    return _unmet(summary, minimums, "minimum")
+
+
+def unmet_maximums(summary: Mapping[str, object], maximums: dict[str, float]) -> list[str]:
+    """One line per maximum the summary exceeds (NaN meets nothing)."""
+    return _unmet(summary, maximums, "maximum")
+
+
+def _unmet(summary: Mapping[str, object], limits: dict[str, float], kind: str) -> list[str]:
     unmet = []
-    for name, minimum in minimums.items():
+    for name, limit in limits.items():
         value = summary.get(name)
         if not isinstance(value, int | float) or is_nan(value):
             unmet.append(
                 f"{name} could not be computed (no {COUNTS[METRICS[name].over].description}), "
-                f"minimum {minimum:g}"
+                f"{kind} {limit:g}"
             )
-        elif value < minimum:
-            unmet.append(f"{name} = {value:.3f} is below the minimum {minimum:g}")
+        elif kind == "minimum" and value < limit:
+            unmet.append(f"{name} = {value:.3f} is below the minimum {limit:g}")
+        elif kind == "maximum" and value > limit:
+            unmet.append(f"{name} = {value:.3f} is above the maximum {limit:g}")
     return unmet

@@ -14,7 +14,13 @@ from .metrics import COUNTS, METRICS
 from .runner import CaseResult
 from .stats import is_nan
 
-_GROUP_COLOURS = {"retrieval": "#3b6ea8", "answers": "#2f8a5b", "grounding": "#8a5a2f"}
+_GROUP_COLOURS = {
+    "retrieval": "#3b6ea8",
+    "answers": "#2f8a5b",
+    "grounding": "#8a5a2f",
+    "focus": "#7a4a9a",
+}
+WORST = 10  # cases shown in each "least focused" list
 
 
 def fmt(value: object, unit: str = "") -> str:
@@ -23,14 +29,23 @@ def fmt(value: object, unit: str = "") -> str:
         return "n/a"
     if unit == "ms":
         return f"{float(value):,.0f} ms"  # type: ignore[arg-type]
+    if unit:
+        return f"{float(value):,.1f} {unit}"  # type: ignore[arg-type]
     return f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
 # --- console --------------------------------------------------------------------------------
 
 
-def summary_table(summary: dict[str, Any], minimums: dict[str, float], title: str) -> Any:
-    """A rich Table: one row per metric with the number of cases it rests on and any minimum."""
+def summary_table(
+    summary: dict[str, Any],
+    minimums: dict[str, float],
+    title: str,
+    maximums: dict[str, float] | None = None,
+) -> Any:
+    """A rich Table: one row per metric with the number of cases it rests on and any minimum
+    (or, where lower is better, maximum)."""
+    maximums = maximums or {}
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -39,23 +54,27 @@ def summary_table(summary: dict[str, Any], minimums: dict[str, float], title: st
         ("metric", "left"),
         ("value", "right"),
         ("over", "right"),
-        ("minimum", "right"),
+        ("limit", "right"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     group = ""
     for m in METRICS.values():
         value = summary.get(m.name)
-        minimum = minimums.get(m.name)
-        style = ""
+        minimum, maximum = minimums.get(m.name), maximums.get(m.name)
+        style, limit = "", ""
+        known = isinstance(value, int | float) and not is_nan(value)
         if minimum is not None:
-            met = isinstance(value, int | float) and not is_nan(value) and value >= minimum
-            style = "green" if met else "red"
+            style = "green" if known and value >= minimum else "red"  # type: ignore[operator]
+            limit = f">= {minimum:g}"
+        elif maximum is not None:
+            style = "green" if known and value <= maximum else "red"  # type: ignore[operator]
+            limit = f"<= {maximum:g}"
         table.add_row(
             m.group if m.group != group else "",
-            m.label,
+            m.label + ("" if m.higher_is_better or m.unit == "ms" else " (lower is better)"),
             fmt(value, m.unit),
             f"{summary.get(m.over, 0)} {COUNTS[m.over].unit}",
-            "" if minimum is None else f"{minimum:g}",
+            limit,
             style=style,
         )
         group = m.group
@@ -91,11 +110,16 @@ blockquote b{display:block;font-size:12.5px;color:#445;white-space:normal}
 table{border-collapse:collapse;width:100%;font-size:13.5px;background:#fff}
 th,td{border-bottom:1px solid #e6e8ef;padding:4px 8px;text-align:left}th{background:#f1f2f7}
 td.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:13px}
+.ans{white-space:pre-wrap;font-size:13px;max-height:14em;overflow:auto}
 """
 
 
-def chart_svg(summary: dict[str, Any], minimums: dict[str, float]) -> str:
-    """Horizontal bars (0 to 1) for every share metric, grouped, with any minimum as a red tick."""
+def chart_svg(
+    summary: dict[str, Any], minimums: dict[str, float], maximums: dict[str, float] | None = None
+) -> str:
+    """Horizontal bars (0 to 1) for every share metric, grouped, with any minimum (or maximum,
+    where lower is better) as a red tick."""
+    limits = {**minimums, **(maximums or {})}
     label_w, bar_w, row_h = 190, 470, 26
     rows: list[str] = []
     y = 0
@@ -111,9 +135,10 @@ def chart_svg(summary: dict[str, Any], minimums: dict[str, float]) -> str:
         value = summary.get(m.name)
         colour = _GROUP_COLOURS.get(m.group, "#556")
         x0 = label_w + 10
+        label = m.label + ("" if m.higher_is_better else " ↓")
         row = [
             f"<title>{escape(m.label)}: {escape(m.description)}</title>",
-            f'<text x="{label_w}" y="{y + 17}" text-anchor="end">{escape(m.label)}</text>',
+            f'<text x="{label_w}" y="{y + 17}" text-anchor="end">{escape(label)}</text>',
             f'<rect x="{x0}" y="{y + 4}" width="{bar_w}" height="{row_h - 8}" '
             'fill="#eceef4" rx="3"/>',
         ]
@@ -129,8 +154,8 @@ def chart_svg(summary: dict[str, Any], minimums: dict[str, float]) -> str:
             f'<text x="{x0 + bar_w + 10}" y="{y + 17}">{shown} '
             f'<tspan fill="#889">{escape(over)}</tspan></text>'
         )
-        if m.name in minimums:
-            mx = x0 + max(0.0, min(1.0, minimums[m.name])) * bar_w
+        if m.name in limits:
+            mx = x0 + max(0.0, min(1.0, limits[m.name])) * bar_w
             row.append(
                 f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{y + 1}" y2="{y + row_h - 1}" '
                 'stroke="#b3261e" stroke-width="2.5"/>'
@@ -213,10 +238,92 @@ def case_html(r: CaseResult) -> str:
     return "".join(parts)
 
 
+def _off_point(m: Any) -> str:
+    if m.off_point_passages is None:
+        return ""
+    return f"{m.off_point_passages}/{m.cited_passages}"
+
+
+def worst_cases_html(results: Sequence[CaseResult], limit: int = WORST) -> str:
+    """The least focused answers: most off-point passages (as a share, then a count), the
+    longest, and every one that quotes a fragment; each with its answer and what is wrong."""
+    given = [r for r in results if r.metrics.judged]
+    if not given:
+        return "<p>No answers to show.</p>"
+
+    def share(r: CaseResult) -> float:
+        v = r.metrics.off_point_share
+        return -1.0 if is_nan(v) else v
+
+    off = sorted(
+        (r for r in given if r.metrics.off_point_passages),
+        key=lambda r: (share(r), r.metrics.off_point_passages or 0, r.metrics.words),
+        reverse=True,
+    )[:limit]
+    longest = sorted(given, key=lambda r: r.metrics.words, reverse=True)[:limit]
+    broken = [r for r in given if r.fragments][:limit]
+
+    def rows(chosen: Sequence[CaseResult]) -> str:
+        out = []
+        for r in chosen:
+            m = r.metrics
+            frags = "".join(f"<li><mark>{escape(f)}</mark></li>" for f in r.fragments)
+            out.append(
+                f"<tr><td>{escape(r.id)}</td><td>{escape(r.question)}</td>"
+                f'<td class="n">{m.words}</td><td class="n">{m.cited_passages}</td>'
+                f'<td class="n">{_off_point(m)}</td>'
+                f'<td><div class="ans">{escape(r.answer)}</div>'
+                + (f"<ul>{frags}</ul>" if frags else "")
+                + "</td></tr>"
+            )
+        head = (
+            "<tr><th>case</th><th>question</th><th>words</th><th>passages</th>"
+            "<th>off-point</th><th>answer</th></tr>"
+        )
+        return f"<table>{head}{''.join(out)}</table>" if out else "<p>None.</p>"
+
+    return (
+        f"<h3>Most off-point passages ({len(off)})</h3>{rows(off)}"
+        f"<h3>Longest answers ({len(longest)})</h3>{rows(longest)}"
+        f"<h3>Answers quoting a fragment ({len(broken)})</h3>{rows(broken)}"
+    )
+
+
+def length_histogram_svg(results: Sequence[CaseResult], bin_words: int = 20) -> str:
+    """How long the answers are: cases per 20-word bin (declined answers left out)."""
+    words = [r.metrics.words for r in results if r.metrics.judged]
+    if not words:
+        return ""
+    bins = [0] * (max(words) // bin_words + 1)
+    for w in words:
+        bins[w // bin_words] += 1
+    bar_w, height, top = 34, 120, max(bins)
+    parts = []
+    for i, count in enumerate(bins):
+        h = count / top * height
+        x = i * (bar_w + 4)
+        parts.append(
+            f"<g><title>{i * bin_words}-{(i + 1) * bin_words - 1} words: {count}</title>"
+            f'<rect x="{x}" y="{height - h + 16:.1f}" width="{bar_w}" height="{h:.1f}" '
+            f'fill="{_GROUP_COLOURS["focus"]}" rx="2"/>'
+            f'<text x="{x + bar_w / 2}" y="{height - h + 12:.1f}" text-anchor="middle">'
+            f"{count}</text>"
+            f'<text x="{x + bar_w / 2}" y="{height + 32}" text-anchor="middle">'
+            f"{i * bin_words}</text></g>"
+        )
+    width = len(bins) * (bar_w + 4)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
+        f'viewBox="0 0 {width} {height + 40}" role="img" aria-label="Answer lengths">'
+        + "".join(parts)
+        + "</svg>"
+    )
+
+
 def _cases_table(results: Sequence[CaseResult]) -> str:
     head = (
         "<tr><th>case</th><th>result</th><th>declined</th><th>facts</th><th>RR</th>"
-        "<th>supported sentences</th><th>latency</th></tr>"
+        "<th>supported sentences</th><th>words</th><th>off-point</th><th>latency</th></tr>"
     )
     rows = []
     for r in results:
@@ -230,10 +337,12 @@ def _cases_table(results: Sequence[CaseResult]) -> str:
         facts = f"{m.facts_met}/{m.facts_total}" if m.facts_total else ""
         support = f"{m.supported_sentences}/{m.sentences}" if m.judged else ""
         rr = "" if is_nan(m.reciprocal_rank) else fmt(m.reciprocal_rank)
+        words = str(m.words) if m.judged else ""
         rows.append(
             f"<tr><td>{link}</td><td>{result}</td><td>{'yes' if r.declined else ''}</td>"
             f'<td class="n">{facts}</td><td class="n">{rr}</td>'
-            f'<td class="n">{support}</td><td class="n">{r.latency_ms:,.0f} ms</td></tr>'
+            f'<td class="n">{support}</td><td class="n">{words}</td>'
+            f'<td class="n">{_off_point(m)}</td><td class="n">{r.latency_ms:,.0f} ms</td></tr>'
         )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -244,13 +353,15 @@ def render_html(
     minimums: dict[str, float],
     unmet: Sequence[str],
     title: str,
+    maximums: dict[str, float] | None = None,
 ) -> str:
     """The whole report page as one string."""
     failing = [r for r in results if r.failures]
     verdict = ""
-    if minimums:
+    if minimums or maximums:
         ok = not unmet
-        text = "All minimums met." if ok else "Minimums not met: " + "; ".join(unmet)
+        what = "Limits" if maximums else "Minimums"
+        text = f"All {what.lower()} met." if ok else f"{what} not met: " + "; ".join(unmet)
         verdict = f'<p class="verdict {"ok" if ok else "bad"}">{escape(text)}</p>'
     cards = "".join(
         f'<div class="card"><b>{fmt(summary.get(m.name), m.unit)}</b>'
@@ -276,11 +387,15 @@ def render_html(
         f'<p class="meta">{escape(meta)}</p>',
         verdict,
         "<h2>Metrics</h2>",
-        chart_svg(summary, minimums),
+        chart_svg(summary, minimums, maximums),
         '<p class="meta">Bars run from 0 to 1; n is the number of cases (or sentences, citations) '
-        "a metric is computed over, and n/a means there were none. "
-        "A red tick marks a --min threshold.</p>",
+        "a metric is computed over, and n/a means there were none. ↓ marks a metric where lower "
+        "is better. A red tick marks a --min (or --max) threshold.</p>",
         f'<div class="cards">{cards}</div>',
+        "<h2>Focus: precision beside recall</h2>",
+        '<p class="meta">Answer lengths in words (cases per 20-word bin):</p>',
+        length_histogram_svg(results),
+        worst_cases_html(results),
         f"<h2>Failing cases ({len(failing)} of {len(results)})</h2>",
         "".join(case_html(r) for r in failing) or "<p>None.</p>",
         "<h2>All cases</h2>",

@@ -16,9 +16,10 @@ from pydantic import BaseModel
 from ..errors import InvalidQuestionError
 from .answers import score_declines, score_facts
 from .dataset import DatasetError, EvalCase
+from .focus import FocusScores, score_focus
 from .grounding import GroundingScores, SentenceScore, contexts_of, pooled, score_grounding
 from .retrieval import score_retrieval
-from .stats import NAN, mean, percentile
+from .stats import NAN, mean, percentile, ratio
 
 if TYPE_CHECKING:
     from ..verify import GroundingJudge
@@ -47,6 +48,13 @@ class CaseMetrics(BaseModel):
     citation_supported_sentences: int = 0
     citations: int = 0
     relevant_citations: int = 0
+    # precision beside recall (focus.py): length, passages cited, off-point ones, fragments
+    words: int = 0
+    cited_passages: int = 0
+    off_point_passages: int | None = None  # None: no expected facts, or declined
+    off_point_share: float = NAN
+    prose_segments: int = 0
+    fragments: int = 0
 
 
 class CaseResult(BaseModel):
@@ -69,6 +77,7 @@ class CaseResult(BaseModel):
     failures: list[str]
     metrics: CaseMetrics
     sentences: list[SentenceScore]
+    fragments: list[str] = []  # quoted segments that do not end like a sentence
 
 
 def ask(advisor: Any, case: EvalCase) -> tuple[Any, float]:
@@ -114,6 +123,18 @@ def score_case(case: EvalCase, answer: Any, latency_ms: float, judge: GroundingJ
         if declined
         else score_grounding(judge, answer.answer, contexts_of(citations))
     )
+    focus = (
+        FocusScores(
+            words=0, cited_passages=0, off_point_passages=None, prose_segments=0, fragments=[]
+        )
+        if declined
+        else score_focus(
+            answer.answer,
+            [c.text for c in citations],
+            case.expected_facts if case.answerable else None,
+        )
+    )
+    off_share = focus.off_point_share
     metrics = CaseMetrics(
         **(retrieval.model_dump() if retrieval else {}),
         facts_met=sum(facts.met) if facts else 0,
@@ -130,6 +151,12 @@ def score_case(case: EvalCase, answer: Any, latency_ms: float, judge: GroundingJ
         citation_supported_sentences=grounding.n_citation_supported,
         citations=grounding.n_citations,
         relevant_citations=grounding.n_relevant_citations,
+        words=focus.words,
+        cited_passages=focus.cited_passages,
+        off_point_passages=focus.off_point_passages,
+        off_point_share=NAN if off_share is None else off_share,
+        prose_segments=focus.prose_segments,
+        fragments=len(focus.fragments),
     )
     return CaseResult(
         id=case.id,
@@ -149,6 +176,7 @@ def score_case(case: EvalCase, answer: Any, latency_ms: float, judge: GroundingJ
         failures=failures_of(case, metrics, grounding),
         metrics=metrics,
         sentences=grounding.sentences,
+        fragments=focus.fragments,
     )
 
 
@@ -183,6 +211,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, float | int]:
     judged = [r for r in results if r.metrics.judged]
     declines = score_declines([r.answerable for r in results], [r.declined for r in results])
     grounding = pooled([GroundingScores(sentences=r.sentences) for r in judged])
+    checked = [r.metrics for r in judged if r.metrics.off_point_passages is not None]
     return {
         "n_cases": len(results),
         "n_answerable": len(answerable),
@@ -195,6 +224,8 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, float | int]:
         "n_sentences": sum(r.metrics.sentences for r in judged),
         "n_citations": sum(r.metrics.citations for r in judged),
         "n_failing": sum(bool(r.failures) for r in results),
+        "n_fact_citations": sum(m.cited_passages for m in checked),
+        "n_prose_segments": sum(r.metrics.prose_segments for r in judged),
         "hit_at_1": mean(m.hit_at_1 for m in retrieval),
         "hit_at_3": mean(m.hit_at_3 for m in retrieval),
         "hit_at_5": mean(m.hit_at_5 for m in retrieval),
@@ -206,6 +237,16 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, float | int]:
         "answer_rate": declines.answer_rate,
         "off_topic_declined": mean(r.declined for r in off_topic),
         **grounding,
+        "answer_words_p50": percentile((r.metrics.words for r in judged), 50),
+        "answer_words_p90": percentile((r.metrics.words for r in judged), 90),
+        "answer_sentences_p50": percentile((r.metrics.sentences for r in judged), 50),
+        "cited_passages_mean": mean(r.metrics.cited_passages for r in judged),
+        "off_point_share": ratio(
+            sum(m.off_point_passages or 0 for m in checked), sum(m.cited_passages for m in checked)
+        ),
+        "fragment_share": ratio(
+            sum(r.metrics.fragments for r in judged), sum(r.metrics.prose_segments for r in judged)
+        ),
         "latency_p50_ms": percentile((r.latency_ms for r in results), 50),
         "latency_p95_ms": percentile((r.latency_ms for r in results), 95),
     }

@@ -1,0 +1,96 @@
+"""How an extractive answer reads: one marker per block, quoted text repaired (line breaks and
+split words), list items on their own lines, while every citation stays an exact span."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from advisor import Advisor, Settings
+from advisor.answer.extractive import list_lines, repair
+
+
+def test_repair_joins_words_split_at_a_line_break_and_keeps_real_hyphens() -> None:
+    text = "As illus-\ntrated in Figure 5, the Core is composed of four functions:\nGOVERN, MAP"
+    assert repair(text) == (
+        "As illustrated in Figure 5, the Core is composed of four functions: GOVERN, MAP"
+    )
+    # the document writes the word with its hyphen elsewhere: it keeps it
+    assert repair("a self-\nmanaged team", "Teams are self-managed.") == "a self-managed team"
+    assert repair("Pre-\nSales") == "Pre- Sales"  # a capital after the break: not a split word
+
+
+def test_a_hard_wrapped_list_item_stays_one_item() -> None:
+    lead, items = list_lines("Options include:\n- PMP (Project\n  Management Professional)\n- CSM")
+    assert lead == "Options include:"
+    assert [repair(i) for i in items] == ["- PMP (Project Management Professional)", "- CSM"]
+
+
+def test_hard_wrapped_text_is_quoted_whole_and_cited_exactly(tmp_path: Path, embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = (
+        "# Risk framework\n\n"
+        "## Core functions\n\n"
+        "As illus-\ntrated in the framework, the Core is composed of four functions:\n"
+        "GOVERN, MAP, MEASURE and MANAGE. Each function is broken\ndown into categories.\n\n"
+        "Teams that adopt it:\n"
+        "- map their AI systems and the\n  contexts they run in\n"
+        "- measure the risks they find\n"
+    )
+    (corpus / "framework.md").write_text(body, encoding="utf-8")
+    advisor = Advisor(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    advisor.index()
+    answer = advisor.ask("What functions is the Core of the framework composed of?")
+    assert not answer.declined
+    lines = answer.answer.splitlines()
+    # the hard-wrapped paragraph is one line of whole sentences, its split word joined
+    assert lines[0] == (
+        "As illustrated in the framework, the Core is composed of four functions: "
+        "GOVERN, MAP, MEASURE and MANAGE. Each function is broken down into categories."
+    )
+    # the list (quoted whole, the passage being short) has one line per item
+    assert "- map their AI systems and the contexts they run in" in lines
+    assert lines[-1] == "- measure the risks they find [1]"
+    for c in answer.citations:
+        assert body[c.start : c.end] == c.text  # the citation is the exact span
+    used = [answer.citations[0].text[a:b] for a, b in answer.citations[0].used]
+    assert any("illus-\ntrated" in u for u in used)  # highlighted over the whole span
+
+
+def test_one_marker_per_block_and_every_block_cited(advisor: Advisor) -> None:
+    answer = advisor.ask("Which certifications should I consider?")
+    blocks = [b for b in answer.answer.split("\n\n") if b.strip()]
+    assert blocks
+    for block in blocks:
+        markers = re.findall(r"\[(\d+)\]", block)
+        assert len(markers) == 1 and block.rstrip().endswith(f"[{markers[0]}]"), block
+    assert "Popular options include:" in answer.answer
+    listed = answer.answer.split("Popular options include:")[1].split("\n\n")[0]
+    items = [ln for ln in listed.splitlines() if ln.startswith("- ")]
+    assert len(items) >= 3 and not any("[" in ln for ln in items[:-1])  # one marker, at the end
+
+
+def _cand(chunk_id: str, hit_rank: int, score: float):
+    from advisor.answer.extractive import Candidate
+    from advisor.types import Chunk, Unit
+
+    chunk = Chunk(
+        id=chunk_id, doc_id="d", title="T", section="S", source="d.md", start=0, end=1, text="x"
+    )
+    return Candidate(hit_rank, chunk, Unit(start=0, end=1, kind="sentence"), 0, "x", score)
+
+
+def test_a_passage_is_quoted_only_when_its_best_unit_scores_nearly_as_well() -> None:
+    from advisor.answer.extractive import _focused_passages
+
+    settings = Settings(passage_keep_ratio=0.9, second_opinion_ratio=0.8, max_answer_passages=3)
+    ranked = [_cand("a", 2, 1.0), _cand("b", 1, 0.95), _cand("a", 2, 0.9), _cand("c", 3, 0.85)]
+    ranked.append(_cand("top-retrieved", 0, 0.82))  # retrieval's first: a second opinion
+    ranked.append(_cand("weak", 4, 0.5))
+    assert _focused_passages(ranked, settings) == {"a", "b", "top-retrieved"}
+    assert _focused_passages(ranked, settings.model_copy(update={"max_answer_passages": 1})) == {
+        "a"
+    }
+    strict = settings.model_copy(update={"second_opinion_ratio": 0.9})
+    assert _focused_passages(ranked, strict) == {"a", "b"}
