@@ -24,6 +24,22 @@ from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore, paged_get
 from .types import Chunk, SourceDocument
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+USER_PREFIX = "uploads/"  # sources of documents added in the page: "uploads/<file name>"
+
+
+def load_user_documents(settings: Settings) -> tuple[list[SourceDocument], list[Problem]]:
+    """The documents users added in the page (`settings.user_docs_path`), as a second root of
+    the index: their sources and ids start with `uploads/`, so they never collide with the
+    corpus and the page can tell them apart (only these may be removed there)."""
+    root = settings.user_docs_path
+    if not root.is_dir():
+        return [], []
+    docs, problems = load_corpus(root, settings.exclude, settings.max_file_mb)
+    moved = [
+        d.model_copy(update={"source": USER_PREFIX + d.source, "doc_id": USER_PREFIX + d.doc_id})
+        for d in docs
+    ]
+    return moved, [Problem(USER_PREFIX + p.source, p.reason, p.skipped) for p in problems]
 
 
 @dataclass
@@ -212,6 +228,9 @@ def _build(
     started = time.perf_counter()
     report = IndexReport()
     docs, report.problems = load_corpus(settings.corpus_dir, settings.exclude, settings.max_file_mb)
+    user_docs, user_problems = load_user_documents(settings)
+    docs += user_docs
+    report.problems += user_problems
     if not docs:
         where = settings.corpus_dir
         skipped = [p for p in report.problems if p.skipped]
@@ -260,12 +279,20 @@ def _build(
         report.problems.extend(_unused_hints(doc, doc_chunks))
         progress("splitting", i + 1, len(todo))
 
+    now, kept = time.time(), set(keep)
+    notes: dict[str, list[str]] = {}
+    for p in report.problems:
+        if not p.skipped:
+            notes.setdefault(p.source, []).append(p.reason)
     manifest = {
         s: {
             "hash": d.content_hash,
             "doc_id": d.doc_id,
             "title": d.title,
             "chunks": per_doc.get(s, previous.get(s, {}).get("chunks", 0)),
+            # for the page's list of documents: when it was (re)indexed, and what was ignored
+            "added": previous.get(s, {}).get("added", now) if s in kept else now,
+            "notes": notes.get(s, previous.get(s, {}).get("notes", []) if s in kept else []),
         }
         for s, d in current.items()
     }
