@@ -48,7 +48,8 @@ _WORD = r"[A-Z0-9][\w+#]*(?:-[\w+#]+)*"
 _ITEM = re.compile(rf"{_WORD}(?:[ \t]+(?:–[ \t]+)?{_WORD})*(?:[ \t]*\([^()\n]{{1,60}}\))?")
 _SEPARATOR = re.compile(r"[ \t]*,[ \t]*(?:and|or)[ \t]+|[ \t]*,[ \t]*|[ \t]+(?:and|or)[ \t]+")
 _PAREN = re.compile(r"^(.*?)\s*\(([^()]+)\)\s*$")
-_LONG_SHORT = re.compile(r"((?:[A-Z][\w-]*[ \t]+){1,5}[A-Z][\w-]*)[ \t]+\(([A-Z][A-Za-z0-9]*[A-Z0-9])\)")
+_CAPITALISED = r"((?:[A-Z][\w-]*[ \t]+){1,5}[A-Z][\w-]*)"
+_LONG_SHORT = re.compile(_CAPITALISED + r"[ \t]+\(([A-Z][A-Za-z0-9]*[A-Z0-9])\)")
 _SHORT_LONG = re.compile(r"\b([A-Z][A-Z0-9]{1,9})[ \t]+\(((?:[A-Z][\w-]*[ \t]+){1,5}[A-Z][\w-]*)\)")
 _LABEL = re.compile(r"^([^:]{2,60}):\s+(\S.*)$")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z+#]+|\d+")
@@ -150,7 +151,7 @@ class GuideItem:
 
 
 def _aliases(text: str) -> dict[str, set[str]]:
-    """"Long Form (LF)" and "LF (Long Form)" anywhere in the guide: each name -> the other."""
+    """ "Long Form (LF)" and "LF (Long Form)" anywhere in the guide: each name -> the other."""
     table: dict[str, set[str]] = {}
     for long, short in _LONG_SHORT.findall(text):
         table.setdefault(long.casefold(), set()).add(short)
@@ -297,16 +298,38 @@ class CvSentence:
     line: int
 
 
+def _logical_lines(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, first line number) of each line, with the lines a PDF wrapped joined
+    again: a line as long as the longest ones that ends mid-sentence continues on the next
+    one (unless that one starts a list item)."""
+    spans, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        spans.append((pos, pos + len(line.rstrip("\r\n"))))
+        pos += len(line)
+    widest = max((e - s for s, e in spans), default=0)
+    out: list[tuple[int, int, int]] = []
+    joining = False
+    for number, (s, e) in enumerate(spans, start=1):
+        line = text[s:e]
+        if joining and line.strip() and not _BULLET.match(line):
+            out[-1] = (out[-1][0], e, out[-1][2])
+        else:
+            out.append((s, e, number))
+        stripped = line.rstrip()
+        joining = widest >= 60 and len(stripped) >= 0.8 * widest and stripped[-1:] not in ".!?:;"
+    return out
+
+
 def cv_sentences(text: str) -> list[CvSentence]:
-    """The CV's sentences and list items, each with its character offsets and line number."""
+    """The CV's sentences and list items, each with its character offsets and line number;
+    `text[start:end]` is the sentence exactly as the CV has it."""
     out: list[CvSentence] = []
-    pos = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        line_start, pos = pos, pos + len(line)
-        body = re.sub(r"^[\s>*#\-•·–]+(?:\d+[.)]\s+)?", "", line.rstrip("\r\n"))
-        offset = line_start + len(line.rstrip("\r\n")) - len(body)
+    for start, end, number in _logical_lines(text):
+        line = text[start:end]
+        body = re.sub(r"^[\s>*#\-•·–]+(?:\d+[.)]\s+)?", "", line)
+        offset = start + len(line) - len(body)
         cursor = 0
-        for piece in [*_LINE_SENTENCE.split(body)]:
+        for piece in _LINE_SENTENCE.split(body):
             at = body.find(piece, cursor)
             cursor = at + len(piece)
             stripped = piece.strip()
@@ -405,8 +428,30 @@ class CvChecker:
         return found
 
     @cached_property
+    def item_texts(self) -> list[tuple[int, str]]:
+        """What each item is compared with, as (item index, text): the item with its own
+        description, and every other described list entry of the guide that names it
+        ("Stakeholder Communication: Ensuring clear, consistent updates ..." for
+        Communication), so a short name borrows the guide's own words for it."""
+        described = [
+            (m.group(1).strip(), m.group(0))
+            for line in self.guide.text[front_matter(self.guide.text)[1] :].splitlines()
+            if (b := _BULLET.match(line)) and (m := _LABEL.match(b.group(1)))
+        ]
+        out = []
+        for i, item in enumerate(self.items):
+            out.append((i, item.embed_text))
+            stems = _stems(item.names[0])
+            if not item.is_short or not stems:
+                continue
+            for label, entry in described:
+                if stems <= _stems(label) and entry != item.embed_text:
+                    out.append((i, entry))
+        return out
+
+    @cached_property
     def item_vectors(self) -> np.ndarray:
-        return self.embedder.embed([i.embed_text for i in self.items])
+        return self.embedder.embed([t for _, t in self.item_texts])
 
     @cached_property
     def name_vectors(self) -> np.ndarray:
@@ -468,18 +513,29 @@ class CvChecker:
         wordy = [k for k, s in enumerate(sentences) if len(s.text.split()) >= 3]  # no headings
         sims = np.full((len(items), len(sentences)), -1.0, dtype=np.float32)
         if wordy:
-            sims[:, wordy] = vectors @ self._embed_private([sentences[k].text for k in wordy]).T
+            by_text = vectors @ self._embed_private([sentences[k].text for k in wordy]).T
+            for row, (i, _) in enumerate(self.item_texts):
+                sims[i, wordy] = np.maximum(sims[i, wordy], by_text[row])
         phrases = cv_phrases([sentences[k] for k in wordy])
         phrase_sims = names @ self._embed_private([p for _, p in phrases]).T
-        scores, where = _best_about(sims, np.arange(len(sentences)), self.settings.profile_margin)
+        named = np.array(
+            [[any(p.search(s.text) for p in item.patterns) for s in sentences] for item in items],
+            dtype=bool,
+        ).reshape(len(items), len(sentences))
+        margin = self.settings.profile_margin
+        scores, where = _best_about(sims, np.arange(len(sentences)), named, margin)
         p_scores, p_where = _best_about(
-            phrase_sims, np.array([wordy[j] for j, _ in phrases], dtype=int),
-            self.settings.profile_margin,
+            phrase_sims, np.array([wordy[j] for j, _ in phrases], dtype=int), named, margin
         )
         better = p_scores > scores
         scores, where = np.where(better, p_scores, scores), np.where(better, p_where, where)
         doc = SourceDocument(
-            doc_id="cv", source="cv", title="CV", text=text, content_hash="", page_starts=page_starts
+            doc_id="cv",
+            source="cv",
+            title="CV",
+            text=text,
+            content_hash="",
+            page_starts=page_starts,
         )
         out = []
         for i, item in enumerate(items):
@@ -546,17 +602,20 @@ class CvChecker:
         return self.check_text(doc.text, doc.page_starts)
 
 
-def _best_about(sims: np.ndarray, sentence_of: np.ndarray, margin: float) -> tuple[Any, Any]:
+def _best_about(
+    sims: np.ndarray, sentence_of: np.ndarray, named: np.ndarray, margin: float
+) -> tuple[Any, Any]:
     """Per item (row), the best score over the columns (sentences or phrases) that are about
-    that item, i.e. where no other item is closer by more than `margin`; and the sentence of
-    that column. An item with no such column scores -1."""
+    that item, i.e. where no other item is closer by more than `margin`, and the sentence of
+    that column. An item a sentence names (`named`: items x sentences) is not looked for by
+    meaning in it. An item with no such column scores -1."""
+    n = sims.shape[0]
     if sims.shape[1] == 0:
-        n = sims.shape[0]
         return np.full(n, -1.0), np.zeros(n, dtype=int)
     about = sims >= sims.max(axis=0, keepdims=True) - margin
-    masked = np.where(about, sims, -1.0)
+    masked = np.where(about & ~named[:, sentence_of], sims, -1.0)
     best = masked.argmax(axis=1)
-    return masked[np.arange(len(sims)), best], sentence_of[best]
+    return masked[np.arange(n), best], sentence_of[best]
 
 
 def _stems(text: str) -> set[str]:

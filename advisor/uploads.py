@@ -11,6 +11,7 @@ can leave that folder. The index reads the folder as its second root (`index.USE
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -39,7 +40,10 @@ KIND_NAMES = {
 MAX_ZIP_ENTRIES = 5000
 MAX_NAME_CHARS = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-_HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+_HTML_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
+    re.I | re.S,
+)
 
 
 def describe(kind: str) -> str:
@@ -109,8 +113,10 @@ def content_kind(raw: bytes, name: str, settings: Settings) -> str:
             kind = claimed
         else:
             kind = ".txt"
-    if claimed in BINARY_KINDS | HTML_KINDS and claimed != kind and describe(claimed) != describe(
-        kind
+    if (
+        claimed in BINARY_KINDS | HTML_KINDS
+        and claimed != kind
+        and describe(claimed) != describe(kind)
     ):
         raise UploadError(f"it is named {claimed} but it is {describe(kind)}")
     return kind
@@ -193,10 +199,8 @@ class DocumentShelf:
 
     def discard(self, name: str) -> None:
         """Drop a stored file the index could not read (it would only fail again)."""
-        try:
+        with contextlib.suppress(UploadError):
             self._inside(name).unlink(missing_ok=True)
-        except UploadError:
-            pass
 
 
 @dataclass(frozen=True)
