@@ -421,11 +421,15 @@ def _reindex(advisor: "Advisor", progress: Any, new: dict[str, str]) -> list[str
                 f" Note: {escape('; '.join(entry.get('notes', [])))}" if entry.get("notes") else ""
             )
             lines.append(
-                f"- ✅ **{escape(name)}** added: {entry.get('chunks', 0)} passages, "
+                f"- ✅ **{escape(name)}** added: {_passages(entry.get('chunks', 0))}, "
                 f"ready to be asked about.{notes}"
             )
     lines.append(f"\nIndexed in {report.seconds:.1f} s.")
     return lines
+
+
+def _passages(n: int) -> str:
+    return f"{n} passage" + ("" if n == 1 else "s")
 
 
 def remove_document(
