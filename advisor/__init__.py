@@ -5,20 +5,24 @@
     advisor.index()                # build or update the index (incremental)
     answer = advisor.invoke({"question": "What salary can an AI project manager expect?"})
     print(answer.answer, answer.citations)
+    checklist = check_cv(Path("cv.pdf"))   # what the guide asks for that the CV shows
 """
 
 from .chain import Advisor
 from .config import Settings
 from .errors import AdvisorError, IndexMissingError, InvalidQuestionError, LLMError
+from .profile import Checklist, check_cv
 from .types import Answer, Citation
 
 __all__ = [
     "Advisor",
     "AdvisorError",
     "Answer",
+    "Checklist",
     "Citation",
     "IndexMissingError",
     "InvalidQuestionError",
     "LLMError",
     "Settings",
+    "check_cv",
 ]

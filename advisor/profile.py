@@ -138,6 +138,7 @@ class GuideItem:
     section: str
     start: int
     end: int
+    family: int = 0  # items of one list or one enumeration share it (their first offset)
     patterns: list[re.Pattern[str]] = field(default_factory=list)
 
     @property
@@ -241,27 +242,30 @@ def _items_of_block(
 ) -> list[GuideItem]:
     out: list[GuideItem] = []
 
-    def add(label: str, description: str, s: int, e: int) -> None:
+    def add(label: str, description: str, s: int, e: int, family: int) -> None:
         names = _names(label, aliases)
-        out.append(GuideItem(label, names, description, group, section, s, e))
+        out.append(GuideItem(label, names, description, group, section, s, e, family))
 
-    pos = start
+    pos, list_start = start, None
     for line in text[start:end].splitlines(keepends=True):
         line_start, pos = pos, pos + len(line)
         if bullet := _BULLET.match(line):
             content, cs = bullet.group(1), line_start + bullet.start(1)
             ce = cs + len(content)
+            list_start = line_start if list_start is None else list_start
             named = _enumerations(content, cs)
             if named:
                 for name, _, _ in named:
-                    add(name, "", cs, ce)
+                    add(name, "", cs, ce, cs)
                 continue
             m = _LABEL.match(content)
             if m and len(m.group(1).split()) <= 6:
-                add(m.group(1).strip(), m.group(2).strip(), cs, ce)
+                add(m.group(1).strip(), m.group(2).strip(), cs, ce, list_start)
             else:
-                add(content.rstrip("."), "", cs, ce)
+                add(content.rstrip("."), "", cs, ce, list_start)
             continue
+        if line.strip():
+            list_start = None
         for sentence in _SENTENCE.finditer(line):
             raw = sentence.group(0)
             stripped = raw.strip()
@@ -270,7 +274,7 @@ def _items_of_block(
             ss = line_start + sentence.start() + (len(raw) - len(raw.lstrip()))
             se = ss + len(stripped)
             for name, _, _ in _enumerations(stripped, ss):
-                add(name, "", ss, se)
+                add(name, "", ss, se, ss)
     return out
 
 
@@ -450,8 +454,33 @@ class CvChecker:
         return out
 
     @cached_property
+    def domain_stems(self) -> set[str]:
+        """Stems in a quarter or more of the guide's sentences ("AI", "project"): every item
+        and half of any CV of the field say them, so they are left out of the comparison by
+        meaning (as retrieval leaves out the corpus's domain words)."""
+        from .retrieve import STOPWORDS
+
+        body = self.guide.text[front_matter(self.guide.text)[1] :]
+        sentences = [x for x in re.split(r"(?<=[.!?:])\s+|\n+", body) if len(x.split()) >= 3]
+        counts: dict[str, int] = {}
+        stem = _stemmer()
+        for sentence in sentences:
+            for word in set(stem([w.casefold() for w in _PHRASE_WORD.findall(sentence)])):
+                counts[word] = counts.get(word, 0) + 1
+        stop = set(STOPWORDS)
+        return {w for w, c in counts.items() if c >= 0.25 * len(sentences) and w not in stop}
+
+    def _for_meaning(self, text: str) -> str:
+        """`text` without the guide's domain words, for embedding."""
+        domain = self.domain_stems
+        words = _PHRASE_WORD.findall(text)
+        stems = _stemmer()([w.casefold() for w in words])
+        kept = [w for w, st in zip(words, stems, strict=True) if st not in domain]
+        return " ".join(kept) or text
+
+    @cached_property
     def item_vectors(self) -> np.ndarray:
-        return self.embedder.embed([t for _, t in self.item_texts])
+        return self.embedder.embed([self._for_meaning(t) for _, t in self.item_texts])
 
     @cached_property
     def name_vectors(self) -> np.ndarray:
@@ -513,7 +542,8 @@ class CvChecker:
         wordy = [k for k, s in enumerate(sentences) if len(s.text.split()) >= 3]  # no headings
         sims = np.full((len(items), len(sentences)), -1.0, dtype=np.float32)
         if wordy:
-            by_text = vectors @ self._embed_private([sentences[k].text for k in wordy]).T
+            texts = [self._for_meaning(sentences[k].text) for k in wordy]
+            by_text = vectors @ self._embed_private(texts).T
             for row, (i, _) in enumerate(self.item_texts):
                 sims[i, wordy] = np.maximum(sims[i, wordy], by_text[row])
         phrases = cv_phrases([sentences[k] for k in wordy])
@@ -522,10 +552,19 @@ class CvChecker:
             [[any(p.search(s.text) for p in item.patterns) for s in sentences] for item in items],
             dtype=bool,
         ).reshape(len(items), len(sentences))
+        # a sentence naming one item of a list does not show its siblings by meaning ("Machine
+        # Learning" is not deep learning), and does not compete for items of other lists
+        family = np.array([item.family for item in items])
+        siblings = (family[:, None] == family[None, :]).astype(np.float32)
+        blocked = (siblings @ named.astype(np.float32)) > 0
         margin = self.settings.profile_margin
-        scores, where = _best_about(sims, np.arange(len(sentences)), named, margin)
+        scores, where = _best_about(sims, np.arange(len(sentences)), named, blocked, margin)
         p_scores, p_where = _best_about(
-            phrase_sims, np.array([wordy[j] for j, _ in phrases], dtype=int), named, margin
+            phrase_sims,
+            np.array([wordy[j] for j, _ in phrases], dtype=int),
+            named,
+            blocked,
+            margin,
         )
         better = p_scores > scores
         scores, where = np.where(better, p_scores, scores), np.where(better, p_where, where)
@@ -574,13 +613,18 @@ class CvChecker:
         for k, s in enumerate(sentences):  # by name or alias: the CV says it
             if any(p.search(s.text) for p in item.patterns):
                 return "met", k, "name"
-        if score >= self.settings.profile_met:  # by meaning (see _best_about)
+        # by meaning (see _best_about): met only for an item the guide explains in words; a
+        # bare name ("Trello", "Communication") is at most partly shown by other words
+        if score >= self.settings.profile_met and item.description:
             return "met", j, f"meaning {score:.2f}"
-        stems = _stems(item.label)
-        if stems:
-            for k, s in enumerate(sentences):
-                if stems <= _stems(s.text):
-                    return "partly", k, "words"
+        stems, explained = _stems(item.label), _stems(item.description)
+        for k, s in enumerate(sentences):
+            words = _stems(s.text)
+            if stems and stems <= words:  # "managed clinical risk": risk management
+                return "partly", k, "words"
+            shared = len(explained & words)  # the guide's own explanation, mostly
+            if shared >= 3 and shared >= 0.6 * len(explained):
+                return "partly", k, "words"
         if rare:
             for k, s in enumerate(sentences):
                 if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s.text) for w in rare):
@@ -603,23 +647,31 @@ class CvChecker:
 
 
 def _best_about(
-    sims: np.ndarray, sentence_of: np.ndarray, named: np.ndarray, margin: float
+    sims: np.ndarray, sentence_of: np.ndarray, named: np.ndarray, blocked: np.ndarray, margin: float
 ) -> tuple[Any, Any]:
     """Per item (row), the best score over the columns (sentences or phrases) that are about
     that item, i.e. where no other item is closer by more than `margin`, and the sentence of
-    that column. An item a sentence names (`named`: items x sentences) is not looked for by
-    meaning in it. An item with no such column scores -1."""
+    that column. Items a sentence names (`named`: items x sentences) are found there already
+    and do not compete; `blocked` items are not looked for there. An item with no such column
+    scores -1."""
     n = sims.shape[0]
     if sims.shape[1] == 0:
         return np.full(n, -1.0), np.zeros(n, dtype=int)
-    about = sims >= sims.max(axis=0, keepdims=True) - margin
-    masked = np.where(about & ~named[:, sentence_of], sims, -1.0)
+    competing = np.where(named[:, sentence_of], -1.0, sims)
+    about = sims >= competing.max(axis=0, keepdims=True) - margin
+    masked = np.where(about & ~blocked[:, sentence_of], sims, -1.0)
     best = masked.argmax(axis=1)
     return masked[np.arange(n), best], sentence_of[best]
 
 
+def _stemmer() -> Any:
+    from .retrieve import _stemmer as stemmer
+
+    return stemmer()
+
+
 def _stems(text: str) -> set[str]:
-    from .retrieve import STOPWORDS, _stemmer
+    from .retrieve import STOPWORDS
 
     words = [w for w in re.findall(r"[a-z]{3,}", text.casefold()) if w not in STOPWORDS]
     return set(_stemmer()(words))
