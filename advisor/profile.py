@@ -539,7 +539,8 @@ class CvChecker:
         with self._lock:
             items, vectors, rare = self.items, self.item_vectors, self._rare_acronyms
             names = self.name_vectors
-        wordy = [k for k, s in enumerate(sentences) if len(s.text.split()) >= 3]  # no headings
+        # meaning needs a sentence: not a heading, a name or a date
+        wordy = [k for k, s in enumerate(sentences) if len(_PHRASE_WORD.findall(s.text)) >= 5]
         sims = np.full((len(items), len(sentences)), -1.0, dtype=np.float32)
         if wordy:
             texts = [self._for_meaning(sentences[k].text) for k in wordy]

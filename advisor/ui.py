@@ -328,6 +328,7 @@ def create_app(advisor: "Advisor") -> "gr.Blocks":
 
 # --- your documents and the CV check ------------------------------------------------------
 DOC_HEADERS = ["Title", "Format", "Chunks", "Added", "Problems", "Source"]
+NEXT_STEPS_SHOWN = 6
 
 
 def _plan_or_stream(advisor: "Advisor", payload: dict[str, Any], profile: Any) -> Iterator[Answer]:
@@ -381,7 +382,7 @@ def add_documents(
         try:
             stored.append(shelf.add(Path(path), shown))
         except AdvisorError as exc:
-            lines.append(f"- ⚠️ **{escape(Path(shown).name)}** was not added: {escape(str(exc))}.")
+            lines.append(f"- **{escape(Path(shown).name)}** was not added: {escape(str(exc))}.")
         finally:
             _drop_upload(str(path))
     if not stored:
@@ -401,14 +402,14 @@ def _reindex(advisor: "Advisor", progress: Any, new: dict[str, str]) -> list[str
     try:
         report = advisor.index(progress=update)
     except AdvisorError as exc:
-        return [f"- ⚠️ The index was not updated: {escape(str(exc))}"]
+        return [f"- The index was not updated: {escape(str(exc))}"]
     failed = {p.source: p.reason for p in report.problems if p.skipped and p.source in new}
     shelf = DocumentShelf(advisor.settings)
     lines = []
     for source, name in new.items():
         if source in failed:
             shelf.discard(name)
-            lines.append(f"- ⚠️ **{escape(name)}** could not be read: {escape(failed[source])}.")
+            lines.append(f"- **{escape(name)}** could not be read: {escape(failed[source])}.")
     if failed:  # take the unreadable files out of the index's view of the folder as well
         advisor.index()
     progress(1.0, desc="Preparing search")
@@ -421,7 +422,7 @@ def _reindex(advisor: "Advisor", progress: Any, new: dict[str, str]) -> list[str
                 f" Note: {escape('; '.join(entry.get('notes', [])))}" if entry.get("notes") else ""
             )
             lines.append(
-                f"- ✅ **{escape(name)}** added: {_passages(entry.get('chunks', 0))}, "
+                f"- **{escape(name)}** added: {_passages(entry.get('chunks', 0))}, "
                 f"ready to be asked about.{notes}"
             )
     lines.append(f"\nIndexed in {report.seconds:.1f} s.")
@@ -443,11 +444,10 @@ def remove_document(
     try:
         name = DocumentShelf(advisor.settings).remove(source)
     except AdvisorError as exc:
-        return f"⚠️ {escape(str(exc))}"
+        return escape(str(exc))
     lines = _reindex(advisor, progress, {})
-    return f"🗑️ **{escape(name)}** removed; it is no longer used in answers.\n" + "\n".join(
-        line for line in lines if line.startswith("- ⚠️")
-    )
+    problems = [line for line in lines if "not updated" in line or "could not be read" in line]
+    return f"**{escape(name)}** removed; it is no longer used in answers.\n" + "\n".join(problems)
 
 
 def documents_panel(advisor: "Advisor", gr: Any) -> tuple[Any, list[Any]]:
@@ -489,6 +489,7 @@ def documents_panel(advisor: "Advisor", gr: Any) -> tuple[Any, list[Any]]:
             headers=DOC_HEADERS,
             interactive=False,
             wrap=True,
+            column_widths=["28%", "9%", "9%", "16%", "16%", "22%"],
             elem_id="doc-table",
             label="Documents in the index",
         )
@@ -539,12 +540,15 @@ def checklist_html(checklist: Any) -> str:
         "<table><thead><tr><th>Status</th><th>Item</th><th>Group</th><th>In your CV</th>"
         "<th>The guide</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
+    shown = checklist.next_steps[:NEXT_STEPS_SHOWN]
     steps = "".join(
         f"<li><strong>{escape(s.item)}</strong> ({escape(s.group)}): "
         f"<q>{escape(s.citation.text)}</q> [{s.citation.n}]</li>"
-        for s in checklist.next_steps
+        for s in shown
     )
-    nexts = f"<h4>Next steps, in the guide's order</h4><ol>{steps}</ol>" if steps else ""
+    more = len(checklist.next_steps) - len(shown)
+    rest = f"<p>…and {more} more, marked <em>missing</em> below.</p>" if more > 0 else ""
+    nexts = f"<h4>Next steps, in the guide's order</h4><ol>{steps}</ol>{rest}" if steps else ""
     return f"<div class='checklist' id='checklist'>{head}{nexts}{table}</div>"
 
 
@@ -576,7 +580,7 @@ def cv_panel(advisor: "Advisor", gr: Any, profile: Any) -> tuple[Any, Any, Any]:
         try:
             checklist = check_cv_upload(checker, cv_path, pasted)
         except AdvisorError as exc:
-            return f"⚠️ {escape(str(exc))}", None, None
+            return f"<p><strong>The CV was not checked:</strong> {escape(str(exc))}</p>", None, None
         except Exception:  # a bug: no CV text in the log, only that it failed
             log.error("The CV check failed", exc_info=False)
             return APOLOGY, None, None
