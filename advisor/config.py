@@ -249,6 +249,11 @@ class Settings(BaseSettings):
         0.50, description="CV check: a CV sentence this close to an item meets it partly."
     )
     max_cv_chars: int = Field(60_000, description="Longest CV text accepted by the CV check.")
+    profile_ttl_s: float = Field(
+        3600.0,
+        description="Seconds a CV checklist stays in a page's session after its last change "
+        "(it also goes with New chat and when the session ends).",
+    )
 
     @cached_property
     def feedback_path(self) -> Path:

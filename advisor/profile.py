@@ -485,7 +485,7 @@ class CvChecker:
     @cached_property
     def name_vectors(self) -> np.ndarray:
         """Each short item's first name (long ones get zeros: they are compared as sentences)."""
-        vectors = self.embedder.embed([i.names[0] for i in self.items])
+        vectors = self.embedder.embed([self._for_meaning(i.names[0]) for i in self.items])
         short = np.array([i.is_short for i in self.items], dtype=np.float32)
         return vectors * short[:, None]
 
@@ -547,7 +547,11 @@ class CvChecker:
             by_text = vectors @ self._embed_private(texts).T
             for row, (i, _) in enumerate(self.item_texts):
                 sims[i, wordy] = np.maximum(sims[i, wordy], by_text[row])
-        phrases = cv_phrases([sentences[k] for k in wordy])
+        phrases = [
+            (j, self._for_meaning(p))
+            for j, p in cv_phrases([sentences[k] for k in wordy])
+            if self._for_meaning(p) == p  # "manage AI projects" says only the domain
+        ]
         phrase_sims = names @ self._embed_private([p for _, p in phrases]).T
         named = np.array(
             [[any(p.search(s.text) for p in item.patterns) for s in sentences] for item in items],

@@ -293,7 +293,8 @@ def create_app(advisor: "Advisor") -> "gr.Blocks":
             )
             send_comment_btn = gr.Button("Send comment", scale=1)
 
-        profile = gr.State(None)  # the session's CV checklist: never stored anywhere else
+        # the session's CV checklist: in this session's memory only, never stored anywhere else
+        profile = gr.State(None, time_to_live=settings.profile_ttl_s)
         refresh_documents, document_outputs = documents_panel(advisor, gr)
         cv_result, cv_file, cv_text = cv_panel(advisor, gr, profile)
         chat_io = dict(inputs=[box, chatbot, turns, profile], outputs=[box, chatbot, turns])
@@ -450,6 +451,14 @@ def remove_document(
     return f"**{escape(name)}** removed; it is no longer used in answers.\n" + "\n".join(problems)
 
 
+def readable_formats() -> str:
+    """ "PDF, MD, TXT, ...": what the loaders read (DOCX appears once it has a loader)."""
+    from .load import LOADERS
+
+    kinds = sorted({k.lstrip(".").upper() for k in LOADERS} - {"MARKDOWN", "HTM"})
+    return ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
+
+
 def documents_panel(advisor: "Advisor", gr: Any) -> tuple[Any, list[Any]]:
     """The "Your documents" panel: add files, see every document in the index, remove yours.
     Returns the function that fills the list and its outputs (for the page's load event)."""
@@ -475,7 +484,7 @@ def documents_panel(advisor: "Advisor", gr: Any) -> tuple[Any, list[Any]]:
         return (report, *listing())
 
     limits = (
-        f"PDF, Markdown, text, HTML or CSV, up to {advisor.settings.upload_max_mb:g} MB each and "
+        f"{readable_formats()}, up to {advisor.settings.upload_max_mb:g} MB each and "
         f"{advisor.settings.upload_max_files} in all. They are indexed with the advisor's own "
         "documents and answered from at once."
     )

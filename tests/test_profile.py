@@ -144,7 +144,7 @@ def test_sentences_keep_their_offsets() -> None:
     assert all(text[s.start : s.end] == s.text for s in found)
 
 
-def test_accuracy_on_cvs_of_three_professions(checker: CvChecker, cvs) -> None:
+def test_accuracy_on_cvs_of_four_professions(checker: CvChecker, cvs) -> None:
     """The named items a person would check, on CVs written for these tests (see
     tests/cvs/expected.json): met or partly versus missing, in three formats."""
     truth = expected()
