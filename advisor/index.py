@@ -196,6 +196,21 @@ def unit_entries(chunk: Chunk) -> list[UnitEntry]:
     return out
 
 
+def _switch_keeping(store: IndexStore, gen: Generation, previous: Generation | None) -> None:
+    """Make `gen` the answering generation, keeping `previous` until the next build: a
+    question that began on it in another thread (the page answers while an upload is being
+    indexed) can finish instead of finding its collections gone. Older ones are dropped."""
+    if previous is None:
+        store.switch_to(gen)
+        return
+    store._meta().modify(metadata={"current": gen.name, "switched": time.time()})
+    keep = (f"{gen.name}-", f"{previous.name}-")
+    for col in store.client.list_collections():
+        name = col if isinstance(col, str) else col.name
+        if name.startswith(f"{store.prefix}-g") and not name.startswith(keep):
+            store.client.delete_collection(name)
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -300,7 +315,7 @@ def _build(
     batch = max(1, min(settings.embedding_batch_size * 4, 2000))
     report.unchanged = _copy_documents(old, gen, keep, batch) if old is not None and keep else 0
     _add_chunks(gen, chunks, embedder, batch, progress)
-    store.switch_to(gen)
+    _switch_keeping(store, gen, old)
 
     old_count = sum(int(v.get("chunks", 0)) for v in (old.manifest if old else {}).values())
     report.added = len(chunks)

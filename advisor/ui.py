@@ -248,7 +248,8 @@ def create_app(advisor: "Advisor") -> "gr.Blocks":
         """The answer so far as `advisor ask --json` JSON; the last message is the whole answer."""
         total: Answer | None = None
         try:
-            for part in advisor.stream({"question": question, "chat_history": history or []}):
+            payload = {"question": question, "chat_history": history or []}
+            for part in answer_stream(advisor, payload):
                 total = part if total is None else total + part
                 yield total.to_json_dict()
         except AdvisorError as exc:
@@ -341,7 +342,26 @@ def _plan_or_stream(advisor: "Advisor", payload: dict[str, Any], profile: Any) -
         checklist = Checklist.model_validate(profile)
         yield plan_answer(payload["question"], checklist)
         return
-    yield from advisor.stream(payload)
+    yield from answer_stream(advisor, payload)
+
+
+def answer_stream(advisor: "Advisor", payload: dict[str, Any]) -> Iterator[Answer]:
+    """`advisor.stream(payload)`, answered again from the new index generation when an upload
+    switched generations under it (the old one's collections are dropped at the switch)."""
+    for attempt in range(2):
+        seen = advisor.store.current_name()
+        started = False
+        try:
+            for part in advisor.stream(payload):
+                started = True
+                yield part
+            return
+        except AdvisorError:
+            raise
+        except Exception:
+            if started or attempt or advisor.store.current_name() == seen:
+                raise
+            log.info("The index changed while answering; answering again from the new one")
 
 
 def _require_login(advisor: "Advisor", request: Any) -> None:

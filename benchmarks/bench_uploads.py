@@ -182,8 +182,8 @@ def upload(work: Path, pages: int, embedder: Any) -> dict[str, Any]:
         while not job.done():
             status = job.status()
             for p in status.progress_data or []:
-                if p.index is not None and p.length:
-                    progress.append((time.perf_counter() - t0, p.index / p.length))
+                if p.progress is not None:
+                    progress.append((time.perf_counter() - t0, float(p.progress)))
             time.sleep(0.2)
         report = job.result()[0]
         indexed = time.perf_counter() - t0

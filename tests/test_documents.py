@@ -256,3 +256,36 @@ def test_with_a_login_only_a_logged_in_user_may_change_documents(
     assert DocumentShelf(locked).names() == []
     report = add_documents(advisor, [str(doc)], progress, SimpleNamespace(username="ada"))
     assert "okapi.md** added" in report
+
+
+def test_answers_go_on_while_uploads_switch_the_index(settings: Settings, embedder) -> None:
+    """A question that began on the previous generation finishes: the build keeps it until
+    the next one (the page answers other users while an upload is indexed)."""
+    import threading
+
+    advisor = Advisor(settings, embedder=embedder)
+    advisor.index()
+    advisor.warm_up()
+    stop, errors, answered = threading.Event(), [], []
+
+    def ask_again_and_again() -> None:
+        while not stop.is_set():
+            try:
+                answered.append(advisor.invoke("What salary can an AI project manager expect?"))
+            except Exception as exc:  # the failure this test is about
+                errors.append(exc)
+
+    thread = threading.Thread(target=ask_again_and_again)
+    thread.start()
+    settings.user_docs_path.mkdir(parents=True)
+    try:
+        for i in range(3):
+            (settings.user_docs_path / f"note-{i}.md").write_text(
+                f"# Note {i}\n\nOkapi note number {i}: okapis eat leaves.\n", encoding="utf-8"
+            )
+            advisor.index()
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == [] and len(answered) >= 3
+    assert all("$120,000" in a.answer for a in answered)
