@@ -658,4 +658,6 @@ def launch(advisor: "Advisor") -> None:
         show_error=False,
         css=CSS,
         footer_links=["api"],
+        # Gradio refuses a larger upload while it streams in, before it fills the disk
+        max_file_size=int(settings.upload_max_mb * 1e6),
     )
