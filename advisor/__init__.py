@@ -5,11 +5,13 @@
     advisor.index()                # build or update the index (incremental)
     answer = advisor.invoke({"question": "What salary can an AI project manager expect?"})
     print(answer.answer, answer.citations)
+    checklist = check_cv(Path("cv.pdf"))   # what the guide asks for that the CV shows
 """
 
 from .chain import Advisor, AdvisorInput
 from .config import Settings
 from .errors import AdvisorError, IndexMissingError, InvalidQuestionError, LLMError
+from .profile import Checklist, check_cv
 from .types import Answer, Citation
 
 __all__ = [
@@ -17,9 +19,11 @@ __all__ = [
     "AdvisorError",
     "AdvisorInput",
     "Answer",
+    "Checklist",
     "Citation",
     "IndexMissingError",
     "InvalidQuestionError",
     "LLMError",
     "Settings",
+    "check_cv",
 ]

@@ -1,4 +1,4 @@
-"""The `advisor` command: index, ask, chat, ui, serve, eval, judge, feedback.
+"""The `advisor` command: index, show, ask, chat, ui, serve, profile, eval, judge, feedback.
 
 User-facing errors (`AdvisorError`) become one red line and exit code 1; under pytest
 (`ADVISOR_DEBUG=1`) they are re-raised so tests see the real exception.
@@ -281,6 +281,53 @@ def judge(
         from .evaluate import run_judge_command
 
         raise typer.Exit(run_judge_command(settings_with(), cases, out, llm_judge=llm_judge))
+
+
+@app.command()
+def profile(
+    cv_file: Annotated[Path, typer.Argument(help="Your CV: PDF, DOCX, text or Markdown.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check a CV against what the guide asks of an AI project manager (nothing is stored)."""
+    with user_errors():
+        from .profile import check_cv
+
+        checklist = check_cv(cv_file, settings_with())
+        if as_json:
+            sys.stdout.write(json.dumps(checklist.to_json_dict(), ensure_ascii=False) + "\n")
+        else:
+            print_checklist(checklist)
+
+
+def print_checklist(checklist: Any) -> None:
+    """One line per item (status, item, group, the CV's sentence with its line), then the next
+    steps, each with the guide passage it cites."""
+    from rich.markup import escape
+
+    marks = {
+        "met": "[green]met    [/]",
+        "partly": "[yellow]partly [/]",
+        "missing": "[red]missing[/]",
+    }
+    for item in checklist.items:
+        line = f"{marks[item.status]} {escape(item.item)} [dim]({escape(item.group)})[/]"
+        if item.evidence:
+            line += f"\n        [dim]line {item.evidence.line}:[/] {escape(item.evidence.text)}"
+        console.print(line, highlight=False)
+    counts = checklist.counts()
+    console.print(
+        f"\n{counts['met']} met, {counts['partly']} partly, {counts['missing']} missing.",
+        highlight=False,
+    )
+    if checklist.next_steps:
+        console.print("[bold]Next steps, in the guide's order:[/]")
+        for n, step in enumerate(checklist.next_steps, start=1):
+            c = step.citation
+            console.print(
+                f'{n}. {escape(step.item)}: "{escape(c.text)}" '
+                f"[dim]({c.source}:{c.start}-{c.end})[/]",
+                highlight=False,
+            )
 
 
 @feedback_app.command("export")

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="Glob patterns (file names) that indexing skips on purpose.",
     )
     max_file_mb: float = Field(50.0, description="Files larger than this are reported, not read.")
+    user_docs_dir: Path | None = Field(
+        None,
+        description="Folder of the documents users add in the chat page, indexed together with "
+        "the corpus (unset: `user-docs/` inside the index folder).",
+    )
 
     # embeddings and chunking
     embeddings: str = Field(
@@ -249,9 +254,62 @@ class Settings(BaseSettings):
         description="Model id the OpenAI-compatible API lists and answers as.",
     )
 
+    # documents added in the page
+    upload_max_mb: float = Field(20.0, description="Largest document a user may add in the page.")
+    upload_max_files: int = Field(50, description="Most documents users may add in the page.")
+    upload_max_unzipped_mb: float = Field(
+        100.0,
+        description="A DOCX/PPTX/XLSX (zip) whose entries declare more than this, uncompressed, "
+        "is refused before anything opens it.",
+    )
+    upload_max_zip_ratio: float = Field(
+        100.0,
+        description="A zip entry compressed more than this many times is refused (zip bombs).",
+    )
+
+    # CV check
+    profile_guide: str = Field(
+        "ai-project-manager-guide.md",
+        description="The corpus file (relative to the corpus folder) whose steps, lists and "
+        "headings make the CV checklist.",
+    )
+    profile_sections: list[str] = Field(
+        default_factory=lambda: [
+            "Step-by-Step Guide*",
+            "Key Skills*",
+            "Certifications*",
+            "Gaining Experience*",
+        ],
+        description="CV check: headings (glob patterns, with their subsections) of the guide's "
+        "parts that say what a reader needs; their lists and enumerations are the items.",
+    )
+    profile_margin: float = Field(
+        0.05,
+        description="CV check: a sentence meets an item by meaning only if the item is within "
+        "this much of the sentence's closest item.",
+    )
+    profile_met: float = Field(
+        0.62,
+        description="CV check: a CV sentence this close (cosine) to a checklist item meets it.",
+    )
+    profile_partly: float = Field(
+        0.50, description="CV check: a CV sentence this close to an item meets it partly."
+    )
+    max_cv_chars: int = Field(60_000, description="Longest CV text accepted by the CV check.")
+    profile_ttl_s: float = Field(
+        3600.0,
+        description="Seconds a CV checklist stays in a page's session after its last change "
+        "(it also goes with New chat and when the session ends).",
+    )
+
     @cached_property
     def feedback_path(self) -> Path:
         return self.index_dir / "feedback.jsonl"
+
+    @cached_property
+    def user_docs_path(self) -> Path:
+        """Where documents added in the page are kept (see `user_docs_dir`)."""
+        return self.user_docs_dir or self.index_dir / "user-docs"
 
     @cached_property
     def tables_path(self) -> Path:

@@ -35,3 +35,7 @@ class ConfigError(AdvisorError):
 
 class LLMError(AdvisorError):
     """The configured language model failed or could not be reached."""
+
+
+class UploadError(AdvisorError):
+    """A file offered in the page or to the CV check was refused (type, size, name, damage)."""

@@ -25,6 +25,22 @@ from .store import FIX_REBUILD, Generation, IndexSpec, IndexStore, paged_get
 from .types import Chunk, SourceDocument, record_values
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+USER_PREFIX = "uploads/"  # sources of documents added in the page: "uploads/<file name>"
+
+
+def load_user_documents(settings: Settings) -> tuple[list[SourceDocument], list[Problem]]:
+    """The documents users added in the page (`settings.user_docs_path`), as a second root of
+    the index: their sources and ids start with `uploads/`, so they never collide with the
+    corpus and the page can tell them apart (only these may be removed there)."""
+    root = settings.user_docs_path
+    if not root.is_dir():
+        return [], []
+    docs, problems = load_corpus(root, settings.exclude, settings.max_file_mb)
+    moved = [
+        d.model_copy(update={"source": USER_PREFIX + d.source, "doc_id": USER_PREFIX + d.doc_id})
+        for d in docs
+    ]
+    return moved, [Problem(USER_PREFIX + p.source, p.reason, p.skipped) for p in problems]
 
 
 @dataclass(frozen=True)
@@ -263,6 +279,21 @@ def unit_entries(chunk: Chunk) -> list[UnitEntry]:
     return out
 
 
+def _switch_keeping(store: IndexStore, gen: Generation, previous: Generation | None) -> None:
+    """Make `gen` the answering generation, keeping `previous` until the next build: a
+    question that began on it in another thread (the page answers while an upload is being
+    indexed) can finish instead of finding its collections gone. Older ones are dropped."""
+    if previous is None:
+        store.switch_to(gen)
+        return
+    store._meta().modify(metadata={"current": gen.name, "switched": time.time()})
+    keep = (f"{gen.name}-", f"{previous.name}-")
+    for col in store.client.list_collections():
+        name = col if isinstance(col, str) else col.name
+        if name.startswith(f"{store.prefix}-g") and not name.startswith(keep):
+            store.client.delete_collection(name)
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -295,6 +326,9 @@ def _build(
     started = time.perf_counter()
     report = IndexReport()
     docs, report.problems = load_corpus(settings.corpus_dir, settings.exclude, settings.max_file_mb)
+    user_docs, user_problems = load_user_documents(settings)
+    docs += user_docs
+    report.problems += user_problems
     if not docs:
         where = settings.corpus_dir
         skipped = [p for p in report.problems if p.skipped]
@@ -345,6 +379,11 @@ def _build(
         report.problems.extend(_unused_hints(doc, doc_chunks))
         progress("splitting", i + 1, len(todo))
 
+    now, kept = time.time(), set(keep)
+    notes: dict[str, list[str]] = {}
+    for p in report.problems:
+        if not p.skipped:
+            notes.setdefault(p.source, []).append(p.reason)
     manifest = {
         s: {
             "hash": d.content_hash,
@@ -353,6 +392,9 @@ def _build(
             "chunks": per_doc.get(s, previous.get(s, {}).get("chunks", 0)),
             "format": d.format,
             "pages": d.pages,
+            # for the page's list of documents: when it was (re)indexed, and what was ignored
+            "added": previous.get(s, {}).get("added", now) if s in kept else now,
+            "notes": notes.get(s, previous.get(s, {}).get("notes", []) if s in kept else []),
         }
         for s, d in current.items()
     }
@@ -361,7 +403,7 @@ def _build(
     batch = max(1, min(settings.embedding_batch_size * 4, 2000))
     report.unchanged = _copy_documents(old, gen, keep, batch) if old is not None and keep else 0
     _add_chunks(gen, chunks, embedder, batch, progress)
-    store.switch_to(gen)
+    _switch_keeping(store, gen, old)
 
     old_count = sum(int(v.get("chunks", 0)) for v in (old.manifest if old else {}).values())
     report.added = len(chunks)
