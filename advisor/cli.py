@@ -169,7 +169,8 @@ def ask(
         advisor = _prepare(settings_with())
         answer = advisor.invoke({"question": question, "chat_history": []})
         if as_json:
-            sys.stdout.write(json.dumps(answer.to_json_dict(), ensure_ascii=False) + "\n")
+            data = answer.to_json_dict() | answer.outcome()
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         else:
             print_answer(answer)
 

@@ -186,6 +186,22 @@ class Settings(BaseSettings):
     llm_fallback: bool = Field(
         True, description="Answer extractively (and say so) when the LLM endpoint fails."
     )
+    llm_context_tokens: int | None = Field(
+        None,
+        description="The chat model's context window in tokens. Unset: asked of the server where "
+        "it tells (llama.cpp, vLLM), else 4096; a context-overflow error teaches the real size.",
+    )
+    llm_max_tokens: int = Field(
+        512, description="Most tokens the model may write; reserved out of the context window."
+    )
+    llm_cite_uncited: bool = Field(
+        True,
+        description="A statement the model left without [n] is shown with the passage that "
+        "supports it, when the judge finds one (small models often cite nothing); else removed.",
+    )
+    llm_log: bool = Field(
+        False, description="llamacpp: show llama.cpp's own log on stderr (silenced by default)."
+    )
     verify: str = Field(
         "remove", description="With an LLM: remove | mark unsupported sentences | off."
     )

@@ -127,8 +127,15 @@ class Citation(_Saved):
 
 
 class RemovedSentence(_Saved):
+    """A sentence of a model's answer that verification kept from the user, and why."""
+
     text: str
     reason: str
+    kind: Literal["uncited", "unsupported", "bad_citation", "other"] = Field(
+        "unsupported",
+        description="uncited: no [n]; unsupported: the cited passage does not say it; "
+        "bad_citation: cites a source that does not exist.",
+    )
 
 
 class Answer(_Saved):
@@ -141,6 +148,9 @@ class Answer(_Saved):
     generator: str = ""
     removed: list[RemovedSentence] = Field(default_factory=list)
     notice: str | None = None
+    fell_back: bool = Field(
+        False, description="The language model's answer was replaced by the extractive one."
+    )
     retrieved: list[str] = Field(
         default_factory=list, description="doc_id of each retrieved passage, best first."
     )
@@ -155,6 +165,7 @@ class Answer(_Saved):
             generator=self.generator or other.generator,
             removed=self.removed + other.removed,
             notice=self.notice or other.notice,
+            fell_back=self.fell_back or other.fell_back,
             retrieved=self.retrieved or other.retrieved,
         )
 
@@ -165,6 +176,16 @@ class Answer(_Saved):
             "answer": self.answer,
             "declined": self.declined,
             "citations": [c.model_dump(exclude={"used"}) for c in self.citations],
+        }
+
+    def outcome(self) -> dict:
+        """How the answer came about, for `advisor ask --json`: which generator wrote it, the
+        notice shown with it, what verification removed (with reasons), whether it fell back."""
+        return {
+            "generator": self.generator,
+            "notice": self.notice,
+            "removed": [r.model_dump() for r in self.removed],
+            "fell_back": self.fell_back,
         }
 
 

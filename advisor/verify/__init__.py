@@ -14,6 +14,7 @@ from .judge import (
     LLMJudge,
     SentenceVerdict,
     citation_verdict,
+    is_claim,
     parse_llm_verdicts,
 )
 from .rules import (
@@ -39,6 +40,7 @@ __all__ = [
     "check_swapped_name",
     "citation_verdict",
     "coverage",
+    "is_claim",
     "parse_llm_verdicts",
     "passage_sentences",
     "quantities",

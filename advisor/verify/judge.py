@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
+from .align import content_words, unaligned
 from .claims import (
     clauses,
     passage_sentences,
@@ -21,10 +22,12 @@ from .lexicon import (
     _NO_CLAIM,
 )
 from .rules import (
+    _names,
     check_entities,
     check_list_items,
     check_negation,
     check_numbers,
+    check_quantifier,
     check_reversal,
     check_swapped_name,
     coverage,
@@ -34,6 +37,10 @@ if TYPE_CHECKING:
     from ..embed import Embedder
 
 
+_PAIR = re.compile(  # a noun phrase's pair after a determiner or preposition: "the retail and
+    # education sectors", "in tech or finance"
+    r"(?:^|\b(?:the|a|an|in|of|for|like|as|both|either|from|with|by|on|at|into|be|is|are)"
+    r" )([a-z]{3,}) (?:and|or) ([a-z]{3,})\b(?!['’])", re.I)
 _YES_NO = {"true": True, "yes": True, "supported": True, "false": False, "no": False,
            "unsupported": False, "not supported": False}
 
@@ -55,6 +62,17 @@ class Judgement(BaseModel):
         return bool(self.sentences) and all(s.supported for s in self.sentences)
 
 
+def is_claim(text: str) -> bool:
+    """Whether a sentence states something a source must back. A pure lead-in ("Popular options
+    include:", no numbers), a question, a decline or a courtesy states nothing; an answer made of
+    these alone tells the user nothing."""
+    claim = strip_markers(text)
+    if not claim or not any(ch.isalnum() for ch in claim):
+        return False
+    lead_in = claim.endswith(":") and not quantities(claim)
+    return not (lead_in or claim.endswith("?") or _NO_CLAIM.match(claim))
+
+
 def citation_verdict(text: str, cites: list[int], n_contexts: int) -> SentenceVerdict | None:
     """Rules on the markers alone: a claim needs a citation and a citation needs a source. A pure
     lead-in ("Popular options include:", no numbers), a question or a decline needs none."""
@@ -64,8 +82,7 @@ def citation_verdict(text: str, cites: list[int], n_contexts: int) -> SentenceVe
         return SentenceVerdict(text=text, citations=cites, supported=False, score=0.0,
                                reason=reason)
     if not cites:
-        ok = (claim.endswith(":") and not quantities(claim)) or claim.endswith("?") or bool(
-            _NO_CLAIM.match(claim))
+        ok = not is_claim(claim)
         return SentenceVerdict(text=text, citations=[], supported=ok, score=float(ok),
                                reason="no citation needed" if ok else "no citation")
     return None
@@ -75,7 +92,8 @@ class GroundingJudge:
     """Offline judge: explicit rules first, then cosine (MiniLM) combined with word coverage."""
 
     def __init__(self, embedder: Embedder | None = None, threshold: float = 0.5,
-                 clause_cosine: float = 0.55, clause_coverage: float = 0.5) -> None:
+                 clause_cosine: float = 0.55, clause_coverage: float = 0.5,
+                 align_share: float = 0.5, align_cosine: float = 0.75) -> None:
         if embedder is None:
             from ..config import Settings
             from ..embed import Embedder as _Embedder
@@ -83,6 +101,7 @@ class GroundingJudge:
             embedder = _Embedder(Settings())
         self.embedder, self.threshold = embedder, threshold
         self.clause_cosine, self.clause_coverage = clause_cosine, clause_coverage
+        self.align_share, self.align_cosine = align_share, align_cosine
         self._vectors: dict[str, np.ndarray] = {}
 
     def _embed(self, claims: list[str], passages: list[str]) -> None:
@@ -118,20 +137,58 @@ class GroundingJudge:
                                    reason=reason)
 
         if reason := (check_numbers(claim, joined) or check_entities(claim, joined)
-                      or check_list_items(claim, joined)):
+                      or check_list_items(claim, joined) or self._pair_members(claim, joined)):
             return verdict(False, reason)
         for clause in clauses(claim) or [claim]:
             ccos, best = self._best(clause if clause in self._vectors else claim, sents)
             ccov, missing = coverage(clause, joined)
             if len(missing) >= 2 and ccov < self.clause_coverage and ccos < self.clause_cosine:
                 return verdict(False, f"unsupported clause: '{clause}'")
+            if reason := self._alignment(clause, joined, ccos):
+                return verdict(False, reason)
             if reason := check_negation(clause, joined) or check_reversal(clause, best, joined):
+                return verdict(False, reason)
+            if reason := check_quantifier(clause, best):
                 return verdict(False, reason)
             if reason := check_swapped_name(clause, joined):
                 return verdict(False, reason)
         if score >= self.threshold:
             return verdict(True, "supported")
         return verdict(False, f"weak support ({score:.2f})")
+
+    def _word_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
+        """MiniLM vectors of single words (cached with the sentence vectors)."""
+        todo = sorted({w for w in words if w not in self._vectors})
+        if todo:
+            self._vectors.update(zip(todo, self.embedder.embed(todo), strict=True))
+        return self._vectors
+
+    def _pair_members(self, claim: str, passage: str) -> str | None:
+        """"The retail and education sectors" against "tech, healthcare and finance": a member
+        of a pair that no passage word matches, in any words, is a swapped fact."""
+        names = {w.lower() for _, w, _ in _names(claim)}
+        for m in _PAIR.finditer(claim):
+            for member in (m.group(1), m.group(2)):
+                if member.lower() in names or not content_words(member):
+                    continue
+                if unaligned(member, passage, self._word_vectors):
+                    return f"'{member}' not in cited passage, in any words"
+        return None
+
+    def _alignment(self, clause: str, passage: str, cosine: float) -> str | None:
+        """A clause most of whose words (names aside: the entity rules judge those) align with
+        nothing in the passage says something else, however close the sentence vectors are."""
+        names = {w.lower() for _, w, _ in _names(clause)}
+        words = [w for w in content_words(clause) if w not in names]
+        loose = [(w, s) for w, s in unaligned(clause, passage, self._word_vectors)
+                 if w not in names]
+        if not words or not loose:
+            return None
+        share = len(loose) / len(words)
+        if len(loose) >= 2 and share >= self.align_share and cosine < self.align_cosine:
+            said = ", ".join(f"'{w}'" for w, _ in loose[:3])
+            return f"not in cited passage, in any words: {said}"
+        return None
 
     def judge(self, answer: str, contexts: list[str]) -> Judgement:
         """Judge every sentence of `answer`; [n] refers to contexts[n-1]."""
@@ -142,8 +199,36 @@ class GroundingJudge:
         self._embed([strip_markers(units[i][0]) for i, _ in todo],
                     [p for _, ps in todo for p in ps])
         for i, passages in todo:
-            verdicts[i] = self._content_verdict(units[i][0], units[i][1], passages)
+            text, cites = units[i]
+            verdicts[i] = self._segments_verdict(text, cites, contexts) or self._content_verdict(
+                text, cites, passages)
         return Judgement(sentences=[v for v in verdicts if v is not None])
+
+    def _segments_verdict(self, text: str, cites: list[int],
+                          contexts: list[str]) -> SentenceVerdict | None:
+        """"The CSM test has 50 questions [1], and the PMP exam has 180 questions [2]": each part
+        of a sentence must be backed by the citation it carries, not by the other one."""
+        parts = [(m.group(1), sorted({int(n) for n in re.findall(r"\d+", m.group(2))}))
+                 for m in _SEGMENT.finditer(text)]
+        parts = [(t.strip(" ,;"), c) for t, c in parts if _content_words_of(t)]
+        if len(parts) < 2 or len({tuple(c) for _, c in parts}) < 2:
+            return None
+        self._embed([strip_markers(t) for t, _ in parts],
+                    [contexts[n - 1] for _, c in parts for n in c])
+        for part, own in parts:
+            verdict = self._content_verdict(part, own, [contexts[n - 1] for n in own])
+            if not verdict.supported:
+                return verdict.model_copy(update={
+                    "text": text, "citations": cites,
+                    "reason": f"{verdict.reason} (in the part citing [{own[0]}])"})
+        return None
+
+
+def _content_words_of(text: str) -> bool:
+    return bool(content_words(strip_markers(text)))
+
+
+_SEGMENT = re.compile(r"(.+?)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")  # text, then its markers
 
 
 _LLM_PROMPT = """You check a career-advice answer against its sources. For each numbered \

@@ -62,8 +62,8 @@ _SYNONYMS = [  # paraphrases that count as the same content word
     "buy bought acquire acquired purchase", "release released publish published launch",
     "start begin", "help assist aid", "skill ability", "key critical essential important vital",
     "use leverage utilize", "oversee manage run lead", "course training education class",
-    "small smaller", "big large", "renew maintain", "familiar familiarize", "goal objective aim",
-    "cost price fee"]
+    "small smaller", "big large", "renew maintain keep", "familiar familiarize",
+    "goal objective aim", "cost price fee"]
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"  # noqa: SIM905, E501
     " sixteen seventeen eighteen nineteen twenty".split())} | {

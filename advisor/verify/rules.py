@@ -156,12 +156,14 @@ def check_negation(clause: str, passage: str) -> str | None:
     but only ever negated by the passage (or the other way round), and each piece of the claim
     must find a passage piece of its polarity among those sharing most words with it."""
     c_has, c_neg, c_pos = _negated(clause)
-    _, p_neg, p_pos = _negated(passage)
+    # a question asserts nothing: "Do I need coding skills? Not extensively." negates them
+    stated = "\n".join(s for s in passage_sentences(passage) if not s.rstrip().endswith("?"))
+    _, p_neg, p_pos = _negated(stated)
     flipped = [w for s, w in c_pos.items() if s in p_neg and s not in p_pos and s not in c_neg]
     flipped += [w for s, w in c_neg.items() if s in p_pos and s not in p_neg]
     if flipped:
         return f"negation differs on '{flipped[0]}'"
-    texts = [p for s in passage_sentences(passage) for p in _PIECES.split(s)]
+    texts = [p for s in passage_sentences(stated) for p in _PIECES.split(s)]
     pieces = [(set(_content(t)), _negated(t)[0]) for t in texts]
     for mine in _PIECES.split(clause):
         words, has = set(_content(mine)), _negated(mine)[0]
@@ -217,3 +219,28 @@ def coverage(claim: str, passage: str) -> tuple[float, list[str]]:
     return (1 - len(missing) / len(mine) if mine else 1.0), missing
 
 
+
+
+_UNIVERSAL = {"all", "every", "always", "must", "everyone", "everything", "only", "entirely",
+              "completely", "any"}
+_PARTIAL = {"some", "many", "several", "often", "sometimes", "may", "might", "can", "could",
+            "most", "few", "usually", "typically", "optional", "certain"}
+
+
+def check_quantifier(clause: str, passage_sentence: str) -> str | None:
+    """A quantifier or modal made stronger ("all" for "some", "must" for "can") keeps every
+    content word, so it is compared with the passage sentence the clause comes from."""
+    bound_mine, bound_theirs = _bounds(clause).lower(), _bounds(passage_sentence).lower()
+    for bound in ("at least", "at most"):  # "lasts at least 15 minutes" for "lasts 15 minutes"
+        if bound in bound_mine and bound not in bound_theirs and quantities(clause):
+            return f"bound differs: '{bound}' not in cited passage"
+    if re.search(r"\bat all\b", clause, re.I) and not re.search(r"\bat all\b", passage_sentence,
+                                                               re.I):
+        return "quantifier differs: 'at all' where cited passage qualifies"
+    mine = {w.lower() for w in _words(clause)}
+    theirs = {w.lower() for w in _words(passage_sentence)}
+    strong = sorted(mine & _UNIVERSAL - theirs)
+    weak = sorted(theirs & _PARTIAL - mine)
+    if strong and weak and not theirs & _UNIVERSAL:
+        return f"quantifier differs: '{strong[0]}' where cited passage says '{weak[0]}'"
+    return None
