@@ -73,7 +73,13 @@ def convert_pdf(raw: bytes, name: str) -> Converted:
 
 def _check_encryption(raw: bytes) -> None:
     """pdfminer reports a password as an anonymous error; pypdf says what it is."""
+    import logging
+
     from pypdf import PdfReader
+
+    if not raw[:1024].lstrip().startswith(b"%PDF"):
+        raise Unreadable("not a PDF file (it does not start with %PDF)")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are ours to word
 
     try:
         reader = PdfReader(io.BytesIO(raw))
