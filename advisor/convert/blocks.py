@@ -49,11 +49,21 @@ class Builder:
 
     def paragraph(self, text: str) -> None:
         """A paragraph; a short label with no sentence end (a caption, a slide's text box, a
-        date line) is kept as an item instead, so it is never quoted as if it were prose."""
+        date line) is kept as an item instead, so it is never quoted as if it were prose, and a
+        paragraph that goes on in lower case after one that did not end joins it."""
         text = _one_line(text)
         if not text:
             return
-        if len(text.split()) <= 8 and not _ENDS_SENTENCE.search(text):
+        prev = self.blocks[-1] if self.blocks else None
+        if (
+            prev is not None
+            and prev.kind == "paragraph"
+            and not _ENDS_SENTENCE.search(prev.text)
+            and text[:1].islower()
+        ):
+            prev.text = f"{prev.text} {text}"  # one sentence split over two paragraphs
+            return
+        if len(text.split()) <= 12 and not _ENDS_SENTENCE.search(text):
             self.item(text)
             return
         self.blocks.append(_Block("paragraph", _unmark(text)))
