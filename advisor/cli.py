@@ -105,7 +105,8 @@ def run_index(advisor: Any, rebuild: bool = False, quiet: bool = False) -> None:
         err.print(f"[yellow]{label}[/] {problem.source}: {problem.reason}", highlight=False)
     if quiet and not report.wrote and not report.problems:
         return
-    console.print(
+    # an index update before an answer goes to stderr: stdout is the answer (`ask --json`)
+    (err if quiet else console).print(
         f"Indexed {report.documents} documents: {report.added} chunks added, "
         f"{report.removed} removed, {report.unchanged} unchanged "
         f"({report.seconds:.1f} s)" + ("" if report.wrote else "; nothing to write"),
