@@ -272,3 +272,23 @@ def test_builder_keeps_markdown_syntax_out_of_paragraphs() -> None:
     b.paragraph("1. This sentence starts with a number but is a paragraph of prose.")
     text = b.build().text
     assert text.strip().endswith("prose.") and not text.startswith("1.")
+
+
+def test_a_question_about_a_file_that_could_not_be_indexed_says_so(tmp_path: Path, embedder):
+    from advisor import Advisor
+    from advisor.config import Settings
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "onboarding.md").write_text(
+        "# Onboarding\n\nNew starters meet their mentor on the first day and get a laptop.\n",
+        encoding="utf-8",
+    )
+    (corpus / "budget-report-2024.pdf").write_bytes(b"just text, not a PDF at all")
+    adv = Advisor(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    report = adv.index()
+    assert [p.source for p in report.problems] == ["budget-report-2024.pdf"]
+    named = adv.invoke({"question": "What does the budget report for 2024 say about travel?"})
+    assert named.notice and "budget-report-2024.pdf could not be indexed" in named.notice
+    other = adv.invoke({"question": "When do new starters meet their mentor?"})
+    assert not other.notice or "could not be indexed" not in other.notice
