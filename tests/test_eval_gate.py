@@ -42,6 +42,7 @@ FOCUS_GATES = {
     "holdout5": (0.916, 0.52, 85),
     "holdout6": (0.916, 0.50, 85),
     "holdout7": (0.916, 0.43, 85),
+    "holdout8": (0.97, 0.34, 85),
 }
 MAX_FRAGMENT_SHARE = 0.02
 
