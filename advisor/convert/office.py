@@ -135,12 +135,18 @@ def convert_pptx(raw: bytes, name: str) -> Converted:
     for number, slide in enumerate(deck.slides, 1):
         slides += 1
         builder.page()
+        shapes = sorted(slide.shapes, key=lambda s: ((s.top or 0) // 20_000, s.left or 0))
         title_shape = slide.shapes.title
+        if title_shape is None or not _frame_text(title_shape):
+            # no title placeholder: the topmost short text box names the slide
+            title_shape = next(
+                (s for s in shapes if 0 < len(_frame_text(s).split()) <= 8), None
+            )
         title = _frame_text(title_shape) if title_shape is not None else ""
         builder.heading(title or f"Slide {number}", 2)
         title_id = title_shape.shape_id if title_shape is not None else None
-        shapes = [s for s in slide.shapes if s.shape_id != title_id]
-        for shape in sorted(shapes, key=lambda s: ((s.top or 0) // 20_000, s.left or 0)):
+        shapes = [s for s in shapes if s.shape_id != title_id]
+        for shape in shapes:
             _pptx_shape(shape, builder)
         if slide.has_notes_slide:
             notes = slide.notes_slide.notes_text_frame
