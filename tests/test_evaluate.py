@@ -215,7 +215,7 @@ def test_the_shipped_datasets_load() -> None:
     assert conversation.question == conversation.turns[-1]
     assert sum(c.off_topic for c in cases) >= 8  # the `off-...` ids
     assert not any(c.off_topic for c in cases if c.id.startswith("nc-"))
-    assert len(load_judge_cases(JUDGE_CASES)) == 103
+    assert len(load_judge_cases(JUDGE_CASES)) == 146
 
 
 def test_bad_judge_cases_say_what_to_fix(tmp_path: Path) -> None:
