@@ -483,7 +483,7 @@ def test_judge_command_scores_the_judge_on_the_labelled_cases(
     assert run_judge_command(corpus_settings, JUDGE_CASES, tmp_path) == 0
     data = json.loads((tmp_path / "judge.json").read_text(encoding="utf-8"))
     summary, cases = data["summary"], data["cases"]
-    assert summary["n"] == len(cases) == 103
+    assert summary["n"] == len(cases) == 146
     assert summary["accuracy"] == pytest.approx(
         sum(c["grounded"] == c["expected"] for c in cases) / len(cases)
     )
