@@ -302,7 +302,7 @@ def test_the_shipped_datasets_load() -> None:
     assert conversation.question == conversation.turns[-1]
     assert sum(c.off_topic for c in cases) >= 8  # the `off-...` ids
     assert not any(c.off_topic for c in cases if c.id.startswith("nc-"))
-    assert len(load_judge_cases(JUDGE_CASES)) == 103
+    assert len(load_judge_cases(JUDGE_CASES)) == 146
 
 
 def test_bad_judge_cases_say_what_to_fix(tmp_path: Path) -> None:
@@ -600,7 +600,7 @@ def test_judge_command_scores_the_judge_on_the_labelled_cases(
     assert run_judge_command(corpus_settings, JUDGE_CASES, tmp_path) == 0
     data = json.loads((tmp_path / "judge.json").read_text(encoding="utf-8"))
     summary, cases = data["summary"], data["cases"]
-    assert summary["n"] == len(cases) == 103
+    assert summary["n"] == len(cases) == 146
     assert summary["accuracy"] == pytest.approx(
         sum(c["grounded"] == c["expected"] for c in cases) / len(cases)
     )

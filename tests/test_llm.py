@@ -121,7 +121,7 @@ def test_lead_ins_and_questions_around_uncited_sentences_fall_back_and_count_rig
     advisor: Advisor,
 ) -> None:
     llm = scripted(
-        "Some of these include:\nAI project managers earn a lot of money.\n"
+        "Some of these include:\nAI project managers mostly work night shifts on Mars.\n"
         "Salaries are very high in every country. So, what do you say? "
         "What would you like to know more about?"
     )

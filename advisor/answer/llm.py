@@ -525,12 +525,19 @@ class LLMGenerator:
         return outcome
 
     def _supporting(self, text: str, contexts: list[str]) -> int | None:
-        """The first passage (best ranked first) that the judge finds supports an uncited
-        statement on its own, or None; the statement is then held to the same bar as one the
-        model cited itself."""
-        if not self.settings.llm_cite_uncited or self.judge is None:
+        """The first passage (best ranked first) that backs an uncited statement, or None: every
+        content word of it must be in the passage (or said there in other words) and the judge
+        must find it supported, as for a statement the model cited itself."""
+        vectors = getattr(self.judge, "_word_vectors", None)
+        if not self.settings.llm_cite_uncited or vectors is None:
             return None
-        for n, _ in enumerate(contexts, start=1):
+        from ..verify import strip_markers
+        from ..verify.align import unaligned
+
+        claim = strip_markers(text)
+        for n, passage in enumerate(contexts, start=1):
+            if unaligned(claim, passage, vectors):
+                continue  # a higher bar than for a cited statement: every word found, in words
             if (verdict := self._check(f"{text} [{n}]", contexts)) is not None and verdict[0]:
                 return n
         return None
