@@ -2,7 +2,10 @@
 
 Unchanged documents (same content hash) keep their vectors (copied, not re-embedded), changed
 documents are re-split and re-embedded, removed ones disappear, and a run with nothing to do
-writes nothing. A lock file keeps two builds from running at once.
+writes nothing. A lock file keeps two builds from running at once. The documents users add in
+the page (`settings.user_docs_path`) are a second root, indexed with the corpus under
+`uploads/`; a build keeps the previous generation until the next one, so questions answered
+while it switched in (the page keeps serving during an upload) finish on the one they began on.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from .load import LOADERS, Unreadable, front_matter, load_file
 from .types import Answer, Citation, SourceDocument
 
 Status = Literal["met", "partly", "missing"]
+PRIVATE_BATCH = 32  # CV texts per encoder call
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _BULLET = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+(.*\S)[ \t]*$")
@@ -521,10 +522,16 @@ class CvChecker:
         )
 
     def _embed_private(self, texts: list[str]) -> np.ndarray:
-        """CV sentences, embedded without the question cache (they must not outlive the call)."""
+        """CV sentences, embedded without the question cache (they must not outlive the call),
+        in length order and small batches, so little of the work is padding."""
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        return self.embedder._encode_small(texts)
+        order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        for i in range(0, len(order), PRIVATE_BATCH):
+            part = order[i : i + PRIVATE_BATCH]
+            out[part] = self.embedder._encode_small([texts[k] for k in part])
+        return out
 
     def check_text(self, text: str, page_starts: list[int] | None = None) -> Checklist:
         """The checklist for a CV's text."""

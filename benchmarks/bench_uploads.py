@@ -18,7 +18,7 @@ The machine is shared: the upload time is also given against its floor measured 
 run, embedding the same passages and sentences with `Embedder.embed` alone (what the build
 cannot avoid), as a ratio.
 
-    .venv/bin/python benchmarks/bench_uploads.py [--pages 40] [--rounds 7]
+    .venv/bin/python benchmarks/bench_uploads.py [--pages 40] [--rounds 7] [--cv-only] [--cv-only]
 
 Ends with one `BENCH-RESULT {json}` line.
 """
@@ -272,6 +272,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--cv-only", action="store_true", help="Only the CV check.")
     args = parser.parse_args()
     from advisor import Settings
     from advisor.embed import make_embeddings
@@ -280,10 +281,9 @@ def main() -> None:
     embedder.embed(["warm up the model"] * 16)  # load torch and the weights before timing
     work = Path(tempfile.mkdtemp(prefix="bench-uploads-"))
     try:
-        result = {
-            "cv": cv_check(work, args.rounds, embedder),
-            "upload": upload(work, args.pages, embedder),
-        }
+        result = {"cv": cv_check(work, args.rounds, embedder)}
+        if not args.cv_only:
+            result["upload"] = upload(work, args.pages, embedder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("BENCH-RESULT " + json.dumps(result))
