@@ -72,7 +72,9 @@ def _assert_gates(advisor, dataset: Path, gates: dict[str, float], out: Path) ->
 
 def test_every_dataset_has_focus_gates() -> None:
     sets = {
-        p.stem for p in (ROOT / "evals" / "datasets").glob("*.jsonl") if not p.stem.startswith("judge")
+        p.stem
+        for p in (ROOT / "evals" / "datasets").glob("*.jsonl")
+        if not p.stem.startswith("judge")
     }
     assert sets == set(FOCUS_GATES)
 
