@@ -429,12 +429,18 @@ def _reindex(advisor: "Advisor", progress: Any, new: dict[str, str]) -> list[str
         progress(done / max(total, 1), desc=f"{stage.capitalize()} {done}/{total}")
 
     progress(0.0, desc="Reading the documents")
+    shelf = DocumentShelf(advisor.settings)
     try:
         report = advisor.index(progress=update)
     except AdvisorError as exc:
         return [f"- The index was not updated: {escape(str(exc))}"]
+    except Exception:  # a bug: the new files go, or every later build would fail on them too
+        log.exception("Indexing the documents added in the page failed")
+        for name in new.values():
+            shelf.discard(name)
+        names = ", ".join(f"**{escape(n)}**" for n in new.values())
+        return [f"- The index was not updated ({APOLOGY}) {names} could not be added."]
     failed = {p.source: p.reason for p in report.problems if p.skipped and p.source in new}
-    shelf = DocumentShelf(advisor.settings)
     lines = []
     for source, name in new.items():
         if source in failed:

@@ -203,7 +203,7 @@ def upload(work: Path, pages: int, embedder: Any) -> dict[str, Any]:
         during: list[float] = []
         stop = threading.Event()
         threads = [
-            threading.Thread(target=timed_asks, args=(c, stop, during, 10_000, errors))
+            threading.Thread(target=timed_asks, args=(c, stop, during, 10_000, errors), daemon=True)
             for c in others
         ]
         progress: list[tuple[float, float]] = []
