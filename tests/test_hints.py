@@ -100,18 +100,18 @@ def _ask(root: Path, questions: str, embedder, question: str):
     "question",
     ["who reports to me as a harbour planner", "which workers does a harbour planner direct"],
 )
-def test_a_hint_puts_first_the_passage_the_question_does_not_name(
+def test_the_passage_the_question_does_not_name_leads_with_or_without_hints(
     tmp_path: Path, embedder, question: str
 ) -> None:
-    """The question shares no word with 'lead crews of stevedores' but the passage's hint
-    ('who would I be in charge of') is close to it: with hints that passage leads the answer,
-    without them a generic sentence about the job does. The hints' own words are never quoted."""
+    """The question shares no word with 'lead crews of stevedores'. With the passage's hint
+    ('who would I be in charge of') that passage leads the answer; without hints it leads too
+    (the sentence-level search finds it), as it must for a user's own documents, which have
+    none. The hints' own words are never quoted."""
     plain = _ask(tmp_path / "plain", "", embedder, question)
     hinted = _ask(tmp_path / "hinted", HINTS, embedder, question)
-    assert hinted.citations[0].section == "Crews"
-    assert "stevedores" in hinted.answer.split("\n\n")[0]
-    assert plain.citations[0].section != "Crews"
-    assert "stevedores" not in plain.answer.split("\n\n")[0]
+    for answer in (hinted, plain):
+        assert answer.citations[0].section == "Crews"
+        assert "stevedores" in answer.answer.split("\n\n")[0]
     for hint in ["Who will I manage", "in charge of", "How much money", "What is Northwind"]:
         assert hint not in hinted.answer
 
