@@ -391,7 +391,8 @@ def read_cv(raw: bytes, name: str, settings: Settings) -> SourceDocument:
             "save it as PDF or paste its text."
         )
     try:
-        text, title, pages = loader(raw, Path(name))
+        converted = loader(raw, Path(name))
+        text, title, pages = converted.text, converted.title, converted.page_starts
     except Unreadable as exc:
         raise UploadError(f"The CV cannot be read: {exc}.") from None
     if not text.strip():
