@@ -44,6 +44,9 @@ class Quantity(NamedTuple):
     rate: str | None  # "year" for "a year" / "annually"
 
 
+_INLINE_HEADING = re.compile(r"\s+(?=#{1,6}\s)")
+
+
 def strip_markers(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
 
@@ -53,8 +56,10 @@ def split_sentences(answer: str) -> list[tuple[str, list[int]]]:
     list items stay apart; a marker that pysbd leaves at the start of the next piece
     ("... 2025. [1] Next") belongs to the sentence before it."""
     out: list[str] = []
-    for line in answer.splitlines():
-        line = _BULLET.sub("", _EMPHASIS.sub("", line)).strip()
+    # a Markdown heading a model wrote inside a line ("... [1] ### 3. Gain ...") starts a new one
+    lines = [p for ln in answer.splitlines() for p in _INLINE_HEADING.split(ln)]
+    for line in lines:
+        line = _BULLET.sub("", _EMPHASIS.sub("", line)).strip().lstrip("#").strip()
         for piece in _SEGMENTER.segment(line) if line else []:
             piece = piece.strip()
             if (lead := _LEADING_MARKERS.match(piece)) and out:
