@@ -59,7 +59,7 @@ def split_sentences(answer: str) -> list[tuple[str, list[int]]]:
     # a Markdown heading a model wrote inside a line ("... [1] ### 3. Gain ...") starts a new one
     lines = [p for ln in answer.splitlines() for p in _INLINE_HEADING.split(ln)]
     for line in lines:
-        line = _BULLET.sub("", _EMPHASIS.sub("", line)).strip().lstrip("#").strip()
+        line = _BULLET.sub("", _EMPHASIS.sub("", line).strip().lstrip("#").strip()).strip()
         for piece in _SEGMENTER.segment(line) if line else []:
             piece = piece.strip()
             if (lead := _LEADING_MARKERS.match(piece)) and out:
