@@ -67,8 +67,8 @@ def is_claim(text: str) -> bool:
     include:", no numbers), a question, a decline or a courtesy states nothing; an answer made of
     these alone tells the user nothing."""
     claim = strip_markers(text)
-    if not claim or not any(ch.isalpha() for ch in claim):
-        return False  # nothing but numbering or symbols ("3.", "—") states nothing
+    if not claim or not any(ch.isalnum() for ch in claim):
+        return False
     lead_in = claim.endswith(":") and not quantities(claim)
     return not (lead_in or claim.endswith("?") or _NO_CLAIM.match(claim))
 
