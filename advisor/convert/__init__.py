@@ -17,51 +17,26 @@ from .blocks import Converted, Unreadable
 Converter = Callable[[bytes, str], Converted]
 
 
-def _pdf(raw: bytes, name: str) -> Converted:
-    from .pdf import convert_pdf
+def _lazy(module: str, function: str) -> Converter:
+    """A converter imported on first use: each pulls in a heavy library (pdfplumber, lxml)."""
 
-    return convert_pdf(raw, name)
+    def convert(raw: bytes, name: str) -> Converted:
+        from importlib import import_module
 
+        return getattr(import_module(f".{module}", __name__), function)(raw, name)
 
-def _docx(raw: bytes, name: str) -> Converted:
-    from .office import convert_docx
-
-    return convert_docx(raw, name)
-
-
-def _pptx(raw: bytes, name: str) -> Converted:
-    from .office import convert_pptx
-
-    return convert_pptx(raw, name)
-
-
-def _html(raw: bytes, name: str) -> Converted:
-    from .html import convert_html
-
-    return convert_html(raw, name)
-
-
-def _xlsx(raw: bytes, name: str) -> Converted:
-    from .sheet import convert_xlsx
-
-    return convert_xlsx(raw, name)
-
-
-def _csv(raw: bytes, name: str) -> Converted:
-    from .sheet import convert_csv
-
-    return convert_csv(raw, name)
+    return convert
 
 
 # file suffix -> (format name shown to users, converter); Markdown and text are read as they are
 CONVERTERS: dict[str, tuple[str, Converter]] = {
-    ".pdf": ("PDF", _pdf),
-    ".docx": ("Word", _docx),
-    ".pptx": ("PowerPoint", _pptx),
-    ".html": ("HTML", _html),
-    ".htm": ("HTML", _html),
-    ".xlsx": ("Excel", _xlsx),
-    ".csv": ("CSV", _csv),
+    ".pdf": ("PDF", _lazy("pdf", "convert_pdf")),
+    ".docx": ("Word", _lazy("office", "convert_docx")),
+    ".pptx": ("PowerPoint", _lazy("office", "convert_pptx")),
+    ".html": ("HTML", _lazy("html", "convert_html")),
+    ".htm": ("HTML", _lazy("html", "convert_html")),
+    ".xlsx": ("Excel", _lazy("sheet", "convert_xlsx")),
+    ".csv": ("CSV", _lazy("sheet", "convert_csv")),
 }
 
 __all__ = ["CONVERTERS", "Converted", "Converter", "Unreadable"]
