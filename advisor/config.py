@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         "table or report does not crowd out the others.",
     )
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
+    exact_search_limit: int = Field(
+        200_000,
+        description="Collections up to this many vectors are searched exactly in memory; "
+        "larger ones by Chroma's approximate HNSW graph (which can miss the best match).",
+    )
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     unit_search_weight: float = Field(
         3.0, description="Weight of the sentence-level ranking (passages by their best unit)."

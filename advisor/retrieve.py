@@ -27,12 +27,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from . import tables
+from . import tables, vectors
 from .config import Settings
 from .embed import Embedder
 from .store import Generation, IndexStore, paged_get
 from .tables import Tables
-from .types import Chunk, Hit, Retrieval, is_record_text
+from .types import Chunk, Hit, Retrieval, is_record_text, record_cells
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
 _BECOME = re.compile(
@@ -145,11 +145,20 @@ class LexicalIndex:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
+ENTRY_CHARS = 1200
+ENTRY_SIBLINGS = 5
+
+
 class GenerationView:
     """The in-memory side of one generation: chunk table by id, lexical index."""
 
     def __init__(
-        self, gen: Generation, client: Any, embeddings: Any, tables_dir: Path | None = None
+        self,
+        gen: Generation,
+        client: Any,
+        embeddings: Any,
+        tables_dir: Path | None = None,
+        exact_limit: int = 0,
     ) -> None:
         saved = (
             tables.load(tables_dir / gen.name, gen.name, gen.chunks.count()) if tables_dir else None
@@ -174,6 +183,8 @@ class GenerationView:
             tables.save(tables_dir, gen.name, built)
         self.common_words = self.lexical.common()
         self.generation = gen
+        self._folder = tables_dir / gen.name if tables_dir else None
+        self._exact_limit = exact_limit
         self.vectorstore = Chroma(
             client=client,
             collection_name=gen.chunks.name,
@@ -182,14 +193,92 @@ class GenerationView:
         )
 
     @cached_property
+    def chunk_vectors(self) -> vectors.Vectors | None:
+        """The passages' vectors for exact search (None: too many, HNSW searches them)."""
+        return vectors.for_collection(
+            self.generation.chunks, "chunks", self._folder, self._exact_limit, units=False
+        )
+
+    @cached_property
+    def unit_vectors(self) -> vectors.Vectors | None:
+        """The sentences', lists' and question hints' vectors for exact search."""
+        return vectors.for_collection(
+            self.generation.units, "units", self._folder, self._exact_limit, units=True
+        )
+
+    def dense_search(self, vector: Any, k: int) -> dict[str, float]:
+        """Passage id -> cosine for the `k` passages closest to `vector`."""
+        exact = self.chunk_vectors
+        if exact is not None:
+            return {exact.chunk_ids[i]: sim for i, sim in exact.nearest(vector, k)}
+        found = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+            vector.tolist(), k=min(k, max(1, self.lexical.n))
+        )
+        # langchain-chroma returns the raw cosine distance here (lower is closer)
+        return {str(d.id): 1.0 - float(dist) for d, dist in found}
+
+    @cached_property
     def record_ids(self) -> set[str]:
         """Passages that are table rows only ("- Column: value; ..." lines)."""
         return {c.id for c in self.chunks if is_record_text(c.text)}
 
     @cached_property
+    def following(self) -> dict[str, Chunk]:
+        """Each passage's next passage in the same section of its document."""
+        by_doc: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            by_doc.setdefault(c.doc_id, []).append(c)
+        nxt: dict[str, Chunk] = {}
+        for chunks in by_doc.values():
+            chunks.sort(key=lambda c: c.start)
+            for a, b in zip(chunks, chunks[1:], strict=False):
+                if a.section == b.section and b.start >= a.start:
+                    nxt[a.id] = b
+        return nxt
+
+    @cached_property
+    def entries(self) -> set[str]:
+        """Sections that are entries of a catalogue: short (under `ENTRY_CHARS`), with at
+        least `ENTRY_SIBLINGS` sibling sections under the same heading (a heading, not the
+        document's top level: a deck's slides or a guide's chapters are not entries)."""
+        size: Counter[tuple[str, str]] = Counter()
+        for c in self.chunks:
+            if c.section:
+                size[(c.doc_id, c.section)] += len(c.text)
+        children: Counter[tuple[str, str]] = Counter()
+        for doc, section in size:
+            children[(doc, section.rpartition(" > ")[0])] += 1
+        return {
+            section
+            for (doc, section), chars in size.items()
+            if chars < ENTRY_CHARS
+            and " > " in section  # under a heading of its own, not just the document
+            and children[(doc, section.rpartition(" > ")[0])] >= ENTRY_SIBLINGS
+        }
+
+    @cached_property
     def sectioned_docs(self) -> set[str]:
         """Documents with headings (their text before the first heading is a lead)."""
         return {c.doc_id for c in self.chunks if c.section}
+
+    def names_row(self, row_text: str, query: str) -> bool:
+        """Does the question name this table row? A row is quoted for a question about what it
+        describes ("registered nurses"), not for one that shares its column names ("title",
+        "wage"), a number or a word of a long cell ("on-the-job training"): two words of the
+        row's name (its first cell in words), or every word of another cell, are in the
+        question, and one of them is not shared by most of the corpus."""
+        asked = set(self.lexical.tokenize([query])[0])
+        named = False
+        for cell in record_cells(row_text):
+            if any(ch.isdigit() for ch in cell):
+                continue
+            words = set(self.lexical.tokenize([cell])[0])
+            shared = words & asked
+            need = len(words) if named else min(2, len(words))
+            named = True  # the first cell in words is the row's name
+            if shared and len(shared) >= need and shared - self.common_words:
+                return True
+        return False
 
     def without_common_words(self, query: str) -> str:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):
@@ -250,7 +339,11 @@ class Searcher:
             if self._view is None or self._view.generation.name != name:
                 gen = self.store.require_current(index_spec(self.settings, self.embedder))
                 self._view = GenerationView(
-                    gen, self.store.client, self.embedder.langchain, self.settings.tables_path
+                    gen,
+                    self.store.client,
+                    self.embedder.langchain,
+                    self.settings.tables_path,
+                    self.settings.exact_search_limit,
                 )
             return self._view
 
@@ -259,17 +352,27 @@ class Searcher:
         the question can be drowned in its passage's embedding ("small-to-big" retrieval). A
         passage's question hints rank it the same way: a question is closest to a question.
         Also the closest hint among those found (0 when none is among them)."""
-        got = view.generation.units.query(
-            query_embeddings=[vector],
-            n_results=min(self.settings.fetch_k * 2, max(1, view.lexical.n)),
-            include=["metadatas", "distances"],
-        )
+        n = self.settings.fetch_k * 2
+        exact = view.unit_vectors
+        if exact is not None:
+            found = [
+                (exact.chunk_ids[i], exact.kinds[i], sim) for i, sim in exact.nearest(vector, n)
+            ]
+        else:
+            got = view.generation.units.query(
+                query_embeddings=[vector.tolist()],
+                n_results=min(n, max(1, view.lexical.n)),
+                include=["metadatas", "distances"],
+            )
+            found = [
+                (str(meta["chunk_id"]), str(meta.get("kind", "")), 1.0 - float(dist))
+                for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True)
+            ]
         best: dict[str, float] = {}
         best_hint = 0.0
-        for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True):
-            cid, sim = str(meta["chunk_id"]), 1.0 - float(dist)
+        for cid, kind, sim in found:
             best[cid] = max(best.get(cid, -1.0), sim)
-            if meta.get("kind") == "question":
+            if kind == "question":
                 best_hint = max(best_hint, sim)
         return best, best_hint
 
@@ -283,11 +386,7 @@ class Searcher:
         vectors = self.embedder.embed([query, focus] if focus != query else [query])
         rankings: list[tuple[dict[str, float], float]] = []
         for vector in vectors:
-            found = view.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                vector.tolist(), k=min(fetch_k, max(1, view.lexical.n))
-            )
-            # langchain-chroma returns the raw cosine distance here (lower is closer)
-            rankings.append(({str(d.id): 1.0 - float(dist) for d, dist in found}, 1.0))
+            rankings.append((view.dense_search(vector, fetch_k), 1.0))
         dense = rankings[0][0]
         by_unit, best_hint = self._unit_ranking(view, vectors[0])
         if s.unit_search_weight > 0:
@@ -313,13 +412,15 @@ class Searcher:
             for cid in top
         ]
         # a table row shares many words with many questions (its column names, its numbers):
-        # rows count toward relevance only when they match clearly
+        # rows count toward relevance only when they match clearly or the question names them
         rows = view.record_ids
         best = max(
             (
                 sim
                 for cid, sim in dense.items()
-                if cid not in rows or sim >= s.record_relevance
+                if cid not in rows
+                or sim >= s.record_relevance
+                or view.names_row(view.chunks[view.position[cid]].text, query)
             ),
             default=0.0,
         )

@@ -100,6 +100,16 @@ def record_values(text: str) -> str:
     return _RECORD_LINE.sub(lambda m: (m.group(1) or "") + _COLUMN.sub("", m.group(2)), text)
 
 
+def record_cells(text: str) -> list[str]:
+    """The values of a table row's cells, column names left out, in column order."""
+    return [
+        cell
+        for line in record_values(text).splitlines()
+        for cell in line.strip().removeprefix("- ").split("; ")
+        if cell.strip()
+    ]
+
+
 class Citation(_Saved):
     """One numbered source of an answer; `text` is exactly `document[start:end]`."""
 

@@ -292,3 +292,26 @@ def test_a_question_about_a_file_that_could_not_be_indexed_says_so(tmp_path: Pat
     assert named.notice and "budget-report-2024.pdf could not be indexed" in named.notice
     other = adv.invoke({"question": "When do new starters meet their mentor?"})
     assert not other.notice or "could not be indexed" not in other.notice
+
+
+def test_a_footnote_is_a_paragraph_of_its_own(real) -> None:
+    # two footnotes at a page's foot, each opening with its raised number: neither runs into
+    # the other, nor into the body text
+    text = real["techfar-handbook-v1.01"].text
+    note = "One of the core features of all agile processes is small team size"
+    at = text.find(note)
+    assert at > 0 and text[at - 2 : at] == "\n\n"
+    assert "certification-and-career-development-programs One" not in text
+
+
+def test_a_cell_with_a_semicolon_keeps_its_row_a_row() -> None:
+    from advisor.types import is_record_text, record_cells
+
+    builder = Builder()
+    builder.row(
+        ["Title", "Code", "Wage"],
+        ["Home health aides; and nursing assistants", "31-1100", "28,270"],
+    )
+    text = builder.build().text
+    assert is_record_text(text)
+    assert record_cells(text) == ["Home health aides, and nursing assistants", "31-1100", "28,270"]

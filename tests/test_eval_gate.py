@@ -37,14 +37,15 @@ FOCUS_GATES = {
     "career": (0.985, 0.36, 78),
     "holdout": (0.888, 0.54, 84),
     "holdout2": (0.916, 0.54, 91),
-    "holdout3": (0.944, 0.50, 88),
+    "holdout3": (0.944, 0.50, 90),
     "holdout4": (1.0, 0.48, 86),
     "holdout5": (0.916, 0.52, 85),
     "holdout6": (0.916, 0.50, 85),
     "holdout7": (0.916, 0.43, 85),
     "holdout8": (0.97, 0.34, 85),
-    "real-formats": (0.74, 0.68, 125),
-    "real-formats-holdout": (0.6, 0.72, 110),
+    "real-formats": (0.81, 0.66, 110),
+    "real-formats-holdout": (0.68, 0.70, 105),
+    "real-formats-holdout2": (0.82, 0.60, 85),
 }
 MAX_FRAGMENT_SHARE = 0.02
 
@@ -114,7 +115,7 @@ REAL_FORMATS = ROOT.parent / "shared" / "real-formats"
 REAL_FORMAT_GATES = {
     "hit_at_5": 0.95,
     "fact_hit_rate": 0.6,
-    "decline_precision": 0.85,
+    "decline_precision": 0.8,
     "decline_recall": 0.45,
     "answer_rate": 0.95,
     "off_topic_declined": 0.8,

@@ -304,6 +304,7 @@ def test_the_shipped_datasets_load() -> None:
     assert not any(c.off_topic for c in cases if c.id.startswith("nc-"))
     assert len(load_judge_cases(JUDGE_CASES)) == 146
     assert len(load_judge_cases(JUDGE_CASES.with_name("judge_holdout.jsonl"))) == 48
+    assert len(load_judge_cases(JUDGE_CASES.with_name("judge_holdout2.jsonl"))) == 60
 
 
 def test_bad_judge_cases_say_what_to_fix(tmp_path: Path) -> None:

@@ -259,6 +259,15 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
     assert right / len(rows) >= 0.85, f"{right}/{len(rows)}"
 
 
+@pytest.mark.parametrize(("name", "minimum"), [("judge_holdout", 0.77), ("judge_holdout2", 0.83)])
+def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):
+    # each set was blind for its first run (evals/README.md); since then a regression guard
+    path = CASES.with_name(f"{name}.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    right = sum(judge.judge(r["answer"], r["contexts"]).grounded == r["grounded"] for r in rows)
+    assert right / len(rows) >= minimum, f"{right}/{len(rows)}"
+
+
 # --- the LLM judge (a scripted chat model; the offline fallback uses the real embedder) --------
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import Settings
 from ..retrieve import GenerationView
-from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit
+from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit, is_record_text, record_cells
 from . import outline
 
 MIN_ITEM_WORDS = 4  # a shorter list item is quoted with its whole list
@@ -103,12 +103,23 @@ def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Cand
     while pool:
         cand = max(pool, key=lambda c: c.score - weight * _redundancy(c, chosen))
         pool.remove(cand)
+        if _same_row(cand, chosen):
+            continue
         # the limit counts what the answer shows: items merged into their list take one place
         trial = _tidy(_with_following_list([*chosen, cand], cands), cands)
         if _places(trial) > limit:
             break
         chosen, shown = [*chosen, cand], trial
     return shown
+
+
+def _same_row(cand: Candidate, chosen: list[Candidate]) -> bool:
+    """A table row whose name (first cell) an already chosen row has: a workbook repeats an
+    occupation in several tables, and the best-matching one is enough."""
+    if not is_record_text(cand.text):
+        return False
+    name = record_cells(cand.text)[:1]
+    return any(is_record_text(c.text) and record_cells(c.text)[:1] == name for c in chosen)
 
 
 def _focused_passages(ranked: list[Candidate], settings: Settings) -> set[str]:
@@ -351,7 +362,65 @@ class ExtractiveGenerator:
         if not chosen:
             yield declined_answer(question, view, self.name)
             return
-        yield from assemble(question, _with_faq_questions(chosen), self.name)
+        chosen = _with_faq_questions(_with_list_continuation(chosen, view))
+        yield from assemble(question, _with_section_names(chosen, view), self.name)
+
+
+def _with_section_names(chosen: list[Candidate], view: GenerationView) -> list[Candidate]:
+    """An entry of a list of short sections (a glossary, a catalogue of job series) says
+    what its heading names only in the heading ("3500 - General Services and Support Work",
+    then "Occupations not specifically covered by ..."): quoted from its start, the entry
+    comes with its heading."""
+    out = list(chosen)
+    headed = {c.chunk.id for c in chosen if c.unit.kind == "heading"}
+    first: dict[str, Candidate] = {}
+    for c in chosen:
+        if c.chunk.id not in first or c.order < first[c.chunk.id].order:
+            first[c.chunk.id] = c
+    for c in first.values():
+        if c.order != 0 or c.chunk.id in headed or c.chunk.section not in view.entries:
+            continue
+        unit = outline.heading_unit(c.chunk)
+        if unit is not None:
+            out.append(_heading(c.hit_rank, c.chunk, unit))
+    return out
+
+
+def _with_list_continuation(chosen: list[Candidate], view: GenerationView) -> list[Candidate]:
+    """A quoted list that a chunk boundary cut ("There are three kinds of PEP:" with two of
+    its three items) goes on with the items that open the next passage of its section: half
+    a list reads as the whole of it."""
+    out: list[Candidate] = []
+    keys = {_key(c) for c in chosen}
+    for c in chosen:
+        out.append(c)
+        last = c
+        # a long list can run over several passages; MAX_LIST_PASSAGES bounds what is quoted
+        for _ in range(MAX_LIST_PASSAGES):
+            nxt = view.following.get(last.chunk.id)
+            rest = last.chunk.text[last.unit.end - last.chunk.start :]
+            kinds = ("list",) if last is c else ("list", "item")  # a lone item stays alone
+            if last.unit.kind not in kinds or rest.strip() or nxt is None:
+                break
+            pool = _fetch_units(view, [Hit(chunk=nxt, dense=0.0, lexical=0.0, fused=0.0)]).cands
+            for unit in sorted(pool, key=lambda u: u.order):
+                if unit.unit.kind not in ("item", "list") or (
+                    unit.unit.kind == "list" and list_lines(unit.text)[0].strip()
+                ):
+                    break  # the next passage goes on with prose or a new list: the list ended
+                if _key(unit) not in keys:
+                    unit.hit_rank = c.hit_rank
+                    out.append(unit)
+                    keys.add(_key(unit))
+                last = unit
+                if unit.unit.kind == "list":
+                    break
+            if last.chunk.id != nxt.id:
+                break
+    return out
+
+
+MAX_LIST_PASSAGES = 3
 
 
 _NUMBERED_QUESTION = re.compile(r"^\d+[.)]\s")  # "2. What certifications should I pursue?"
@@ -365,7 +434,7 @@ def _with_faq_questions(chosen: list[Candidate]) -> list[Candidate]:
     passage holds as its heading: alone it would not say what it answers. A section title that
     happens to be a question ("What Does an AI Project Manager Do?") is not an FAQ."""
     out = list(chosen)
-    seen: set[str] = set()
+    seen = {c.chunk.id for c in chosen if c.unit.kind == "heading"}
     for c in chosen:
         heading = c.chunk.section.rsplit(" > ", 1)[-1].strip()
         faq = heading.endswith("?") and (_NUMBERED_QUESTION.match(heading) or _REPLY.match(c.text))
@@ -392,7 +461,17 @@ def _choose_units(
     embed: Callable[[list[str]], np.ndarray],
     limit: int,
 ) -> list[Candidate]:
-    """Score every unit of the retrieved passages against the question and keep the best."""
+    """Score every unit of the retrieved passages against the question and keep the best.
+    Table rows the question does not name are left out when anything else was found: they
+    match on column names and numbers, not on what was asked."""
+    rows = view.record_ids
+    hits = [
+        h
+        for h in retrieval.hits
+        if h.chunk.id not in rows or view.names_row(h.chunk.text, retrieval.query)
+    ]
+    if hits and len(hits) < len(retrieval.hits):
+        retrieval = retrieval.model_copy(update={"hits": hits})
     pool = _fetch_units(view, retrieval.hits)
     cands = pool.cands
     if not cands:

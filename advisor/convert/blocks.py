@@ -77,7 +77,9 @@ class Builder:
         """A table row as one item: "Column: value; Column: value" (empty cells left out)."""
         pairs = []
         for i, cell in enumerate(cells):
-            cell = _one_line(cell)
+            # "; " separates cells: one inside a cell ("aides; and nursing assistants") would
+            # make the row unreadable as a row
+            cell = _one_line(cell).replace(";", ",")
             if not cell:
                 continue
             name = _one_line(header[i]) if i < len(header) else ""

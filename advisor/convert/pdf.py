@@ -40,6 +40,7 @@ class Line:
     bold: bool
     page: int
     words: list[dict] = field(default_factory=list)
+    note: bool = False  # starts with a footnote number
 
     @property
     def norm(self) -> str:
@@ -127,6 +128,8 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
                 and w["bottom"] < base - 1
             )
         ]
+        # a footnote starts with its raised number: it is a paragraph of its own
+        note = bool(kept) and kept[0] is not row[0]
         spans = gutter is not None and any(w["x0"] < gutter < w["x1"] for w in kept)
         piece: list[dict] = []
         for w in kept:
@@ -139,6 +142,9 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
             piece.append(w)
         if piece:
             lines.append(_line(piece, number))
+        if note and kept:
+            first = next(ln for ln in reversed(lines) if ln.words and ln.words[0] is kept[0])
+            first.note = True
     return _reading_order(lines, gutter)
 
 
@@ -285,7 +291,7 @@ def _build(pages: list[list[Line]]) -> Converted:
                 cur.lines.append(ln)
             elif _BULLET.match(ln.text) and len(ln.text.split()) > 1:
                 paras.append(_Para([ln], "item"))
-            elif cur is not None and cur.lines and _continues(cur, prev, ln):
+            elif cur is not None and cur.lines and not ln.note and _continues(cur, prev, ln):
                 cur.lines.append(ln)
             else:
                 paras.append(_Para([ln], "paragraph"))
