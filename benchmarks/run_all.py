@@ -37,6 +37,7 @@ BENCHMARKS = {  # name -> (script, time limit in seconds)
     "memory": ("bench_memory.py", 1200),
     "startup": ("bench_startup.py", 900),
     "judge": ("bench_judge.py", 600),
+    "search": ("bench_search.py", 1200),
 }
 RESULTS = BENCH_DIR / "RESULTS.md"
 RAW_PREFIX = "<!-- raw results: "
@@ -300,6 +301,24 @@ def judge_section(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def search_section(r: dict[str, Any]) -> list[str]:
+    return [
+        "## Dense search: exact against HNSW",
+        "",
+        f"{r['queries']} queries on {r['corpus']} ({r['chunks']} chunks), the same index; the "
+        "full answers differ in what they quote (exact search finds other passages), so their "
+        "times compare two answers, not two searches.",
+        "",
+        "| exact, per query | HNSW, per query | exact / HNSW | HNSW recall of the exact top 20 "
+        "(worst query) | full answer, exact / HNSW |",
+        "|---|---|---|---|---|",
+        f"| {r['exact_p50_s'] * 1000:.2f} ms | {r['hnsw_p50_s'] * 1000:.2f} ms | "
+        f"{r['exact_vs_hnsw']:.2f}x | {r['hnsw_recall_at_20']:.3f} ({r['hnsw_recall_min']:.2f}) | "
+        f"{r['ask_exact_vs_hnsw']:.2f}x |",
+        "",
+    ]
+
+
 def startup_section(r: dict[str, Any]) -> list[str]:
     a, ui = r["ask"], r["ui"]
     out = [
@@ -434,6 +453,7 @@ def write_results(results: dict[str, Any], before: dict[str, Any], after_load: l
         "memory": memory_section,
         "startup": startup_section,
         "judge": judge_section,
+        "search": search_section,
     }
     for name, make in sections.items():
         r = results.get(name)
