@@ -294,3 +294,9 @@ def test_parse_llm_verdicts_is_lenient() -> None:
         3: {"supported": False, "reason": "x"},
     }
     assert parse_llm_verdicts("no json here", [1]) == {}
+
+
+def test_a_number_word_opening_a_name_the_passage_writes_is_not_a_number() -> None:
+    passage = "The Six Sigma half of Lean Six Sigma originated at Motorola."
+    assert check_numbers("Its roots: Six Sigma came from Motorola [1].", passage) is None
+    assert check_numbers("Its roots: Six Parts came from Motorola [1].", passage)

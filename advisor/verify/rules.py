@@ -36,7 +36,7 @@ def check_numbers(claim: str, passage: str) -> str | None:
     """Numbers are where fluent answers go wrong and embeddings cannot tell: every number must be
     in the passage, with the same unit (2 hours = 120 minutes) and the same period."""
     found = quantities(passage, strict=False)
-    for q in quantities(strip_markers(claim)):
+    for q in quantities(_without_shared_names(strip_markers(claim), passage)):
         same = [p for p in found if abs(p.value - q.value) < 1e-6 * max(1.0, q.value)]
         if q.dim:
             conv = [p for p in found
@@ -51,6 +51,18 @@ def check_numbers(claim: str, passage: str) -> str | None:
             said = next((f"per {r}" for r in rates if r), "no period")
             return f"period differs: {q.raw} per {q.rate}, cited passage says {said}"
     return None
+
+
+_CAPITAL_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][\w-]*)")
+
+
+def _without_shared_names(claim: str, passage: str) -> str:
+    """A capitalised number word that opens a name the passage also writes ("Six Sigma" after a
+    colon, where a sentence could start) is a name, not a number."""
+    for m in _CAPITAL_PAIR.finditer(claim):
+        if m.group(1).lower() in _NUMBER_WORDS and m.group(0) in passage:
+            claim = claim.replace(m.group(0), f"N {m.group(2)}")
+    return claim
 
 
 def _initials_in(acronym: str, words: list[str]) -> bool:
