@@ -623,9 +623,15 @@ class CvChecker:
         score: float,
         j: int,
     ) -> tuple[Status, int | None, str]:
+        hedged: int | None = None
         for k, s in enumerate(sentences):  # by name or alias: the CV says it
-            if any(p.search(s.text) for p in item.patterns):
+            found = [m for p in item.patterns for m in p.finditer(s.text)]
+            if any(not _hedged(s.text, m.start(), m.end()) for m in found):
                 return "met", k, "name"
+            if found and hedged is None:
+                hedged = k
+        if hedged is not None:  # "familiar with Scrum", "TensorFlow (coursework only)"
+            return "partly", hedged, "name, hedged"
         # by meaning (see _best_about): met only for an item the guide explains in words; a
         # bare name ("Trello", "Communication") is at most partly shown by other words
         if score >= self.settings.profile_met and item.description:
@@ -657,6 +663,27 @@ class CvChecker:
     def check_bytes(self, raw: bytes, name: str) -> Checklist:
         doc = read_cv(raw, name, self.settings)
         return self.check_text(doc.text, doc.page_starts)
+
+
+# English for "not really (yet)": a CV names the item, but says it is only begun or known of
+_HEDGE = re.compile(
+    r"\b(?:familiar(?:ity)? with|exposure to|awareness of|introduct(?:ion|ory) to|intro to|"
+    r"basics|basic (?:knowledge|understanding|grasp)|beginner|coursework|course work|"
+    r"studying(?: for)?|working towards?|in progress|currently (?:learning|completing))\b",
+    re.I,
+)
+_SEGMENT_END = re.compile(r"[,;|•·\n]|\s-\s|\.\s")
+
+
+def _hedged(text: str, start: int, end: int) -> bool:
+    """Is the name at text[start:end] hedged within its own list segment ("Jira, familiar with
+    Scrum": Scrum is, Jira is not)? Parentheses right after the name belong to it."""
+    left = max((m.end() for m in _SEGMENT_END.finditer(text, 0, start)), default=0)
+    right = next((m.start() for m in _SEGMENT_END.finditer(text, end)), len(text))
+    if (close := text.find(")", end)) != -1 and "(" in text[end:close + 1]:
+        right = max(right, close + 1)
+    segment = text[left:start] + " " * (end - start) + text[end:right]  # the name is no hedge
+    return bool(_HEDGE.search(segment))
 
 
 def _best_about(

@@ -132,6 +132,14 @@ class LexicalIndex:
         tokens = set(self.tokenize([word])[0])
         return bool(tokens) and not (tokens & self.df.keys() or tokens & (also_known or set()))
 
+    def containing(self, token: str) -> Any:
+        """Which chunks (a boolean array in chunk order) hold `token`."""
+        import numpy as np
+
+        if token not in self.df:
+            return np.zeros(self.n, dtype=bool)
+        return self.bm25.get_scores([token]) > 0
+
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
 
@@ -145,6 +153,7 @@ class LexicalIndex:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
+DOCUMENT_MIN_CHUNKS = 10
 ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
 
@@ -279,6 +288,22 @@ class GenerationView:
             if shared and len(shared) >= need and shared - self.common_words:
                 return True
         return False
+
+    @cached_property
+    def doc_positions(self) -> dict[str, list[int]]:
+        """Each document's chunks, as positions in `chunks`."""
+        out: dict[str, list[int]] = {}
+        for n, c in enumerate(self.chunks):
+            out.setdefault(c.doc_id, []).append(n)
+        return out
+
+    def document_share(self, tokens: list[str], doc_id: str) -> dict[str, float]:
+        """For each token, the share of `doc_id`'s passages that hold it (0 for a document
+        too short to tell, under `DOCUMENT_MIN_CHUNKS` passages)."""
+        positions = self.doc_positions.get(doc_id, [])
+        if len(positions) < DOCUMENT_MIN_CHUNKS:
+            return {t: 0.0 for t in tokens}
+        return {t: float(self.lexical.containing(t)[positions].mean()) for t in set(tokens)}
 
     def without_common_words(self, query: str) -> str:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):

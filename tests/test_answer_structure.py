@@ -138,3 +138,11 @@ def test_exact_dense_search_ranks_as_the_index_does_and_is_saved(structured, emb
         hnsw = approximate.searcher.view().dense_search(vector, 5)
         assert list(exact) == list(hnsw)
         assert all(abs(exact[k] - hnsw[k]) < 1e-4 for k in exact)
+
+
+def test_a_how_many_question_needs_a_number_of_what_it_counts(structured):
+    counted = structured.invoke({"question": "How many hours per week does the example show?"})
+    assert not counted.declined and "40 hours per week" in counted.answer
+    # passages about the skills to list exist, but none says how many to list
+    uncounted = structured.invoke({"question": "How many skills should a resume list at most?"})
+    assert uncounted.declined, uncounted.answer

@@ -35,9 +35,9 @@ GATES = {
 # off_point_share at most, answer_words_p50 at most). Fragments stay near zero everywhere.
 FOCUS_GATES = {
     "career": (0.985, 0.36, 78),
-    "holdout": (0.888, 0.54, 84),
+    "holdout": (0.916, 0.54, 84),
     "holdout2": (0.916, 0.54, 91),
-    "holdout3": (0.944, 0.50, 90),
+    "holdout3": (0.944, 0.50, 88),
     "holdout4": (1.0, 0.48, 86),
     "holdout5": (0.916, 0.52, 85),
     "holdout6": (0.916, 0.50, 85),
@@ -45,7 +45,7 @@ FOCUS_GATES = {
     "holdout8": (0.97, 0.34, 85),
     "real-formats": (0.81, 0.66, 110),
     "real-formats-holdout": (0.68, 0.70, 105),
-    "real-formats-holdout2": (0.82, 0.60, 85),
+    "real-formats-holdout2": (0.80, 0.60, 85),
 }
 MAX_FRAGMENT_SHARE = 0.02
 

@@ -78,9 +78,15 @@ def _fetch_units(view: GenerationView, hits: list[Hit]) -> Pool:
     return Pool(cands, every[rows], {cid: every[r] for cid, r in hints.items()})
 
 
-def _overlaps(view: GenerationView, q_tokens: list[str], texts: list[str]) -> list[float]:
-    """IDF-weighted share of the question's words in each text (one tokenizer call for all)."""
-    weights = {t: view.lexical.idf(t) for t in set(q_tokens)}
+def _overlaps(
+    view: GenerationView, q_tokens: list[str], texts: list[str], lead: str = ""
+) -> list[float]:
+    """IDF-weighted share of the question's words in each text (one tokenizer call for all).
+    A word weighs less the more passages of the lead document (the one retrieval put first)
+    hold it: in a question about "the CIO Council's IT workforce update", the words that name
+    that report are in every passage of it and tell none apart; "executive sponsor" does."""
+    share = view.document_share(q_tokens, lead) if lead else {}
+    weights = {t: view.lexical.idf(t) * (1.0 - share.get(t, 0.0)) for t in set(q_tokens)}
     total = sum(weights.values())
     if not total or not texts:
         return [0.0] * len(texts)
@@ -356,7 +362,11 @@ class ExtractiveGenerator:
         chosen: list[Candidate] = []
         for part in retrieval.parts or [retrieval]:
             share = max(2, self.settings.max_answer_units // len(retrieval.parts or [1]))
-            for cand in _choose_units(self.settings, part, view, embed, share):
+            units = _choose_units(self.settings, part, view, embed, share)
+            noun = counted_noun(part.question or part.query)
+            if noun and not counts(noun, [c.text for c in units]):
+                continue  # "how many days ...?" and no number of days: not answered
+            for cand in units:
                 if all(_key(cand) != _key(c) for c in chosen):
                     chosen.append(cand)
         if not chosen:
@@ -384,6 +394,38 @@ def _with_section_names(chosen: list[Candidate], view: GenerationView) -> list[C
         if unit is not None:
             out.append(_heading(c.hit_rank, c.chunk, unit))
     return out
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I)
+_A_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+    r"hundreds?|thousands?|millions?|single|both|several|few)\b",
+    re.I,
+)
+
+
+def counted_noun(question: str) -> str | None:
+    """What a "how many ..." question counts ("how many points of ...": "points"; the first
+    plural among the next three words, else the next word)."""
+    m = _HOW_MANY.search(question)
+    if m is None:
+        return None
+    words = [w.lower() for w in m.group(1).split()]
+    return next((w for w in words if w.endswith("s") and len(w) > 3), words[0])
+
+
+def counts(noun: str, texts: list[str]) -> bool:
+    """Does any text give a number of `noun` (a number with the word within a few words after
+    it: "4-8 people", "50 multiple-choice questions")? The answer type a "how many" question
+    asks for; passages that only share its other words do not answer it."""
+    base = noun[:-1] if noun.endswith("s") else noun
+    stem = base[: max(3, len(base) - 1)]
+    for text in texts:
+        low = text.lower()
+        for m in _A_NUMBER.finditer(low):
+            if stem in low[m.start() : m.start() + 60]:
+                return True
+    return False
 
 
 def _with_list_continuation(chosen: list[Candidate], view: GenerationView) -> list[Candidate]:
@@ -542,7 +584,8 @@ def _score(
     q_full = q_vectors[0] if len(texts) == 2 else (q_vectors[0] + q_vectors[2]) / 2
     q_tokens = view.lexical.tokenize([query])[0]
     cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
-    overlaps = _overlaps(view, q_tokens, [c.text for c in cands])
+    lead = retrieval.hits[0].chunk.doc_id if retrieval.hits else ""
+    overlaps = _overlaps(view, q_tokens, [c.text for c in cands], lead)
     hinted = {cid: float(np.max(h @ q_full)) for cid, h in pool.hints.items()}
     for cand, sim, vector, overlap in zip(cands, cos, vectors, overlaps, strict=True):
         summary = _is_summary(cand.chunk, view)

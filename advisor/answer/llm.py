@@ -194,6 +194,18 @@ def sentences_of(stream: Iterator[str]) -> Iterator[str]:
         yield buffer.strip()
 
 
+def server_alive(base_url: str | None, timeout: float = 2.0) -> bool:
+    """Does an OpenAI-compatible server answer at all (`/models`)?"""
+    if not base_url:
+        return False
+    import httpx
+
+    try:
+        return httpx.get(base_url.rstrip("/") + "/models", timeout=timeout).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
 def server_context(base_url: str | None, timeout: float = 2.0) -> int | None:
     """The context window an OpenAI-compatible server reports, where it reports one: llama.cpp's
     server (`/props`: n_ctx; `/v1/models`: meta.n_ctx_train), vLLM (`max_model_len`), LM Studio
@@ -397,9 +409,27 @@ class LLMGenerator:
                 return
             except Exception as exc:  # any client error: connection, timeout, HTTP status
                 failure = classify(exc, name, limit)
+                if failure.kind == "unreachable" and not received and self._answers():
+                    # llama-cpp-python's server can drop a streamed request it cannot fit
+                    # while it serves everything else: without streaming it says why
+                    try:
+                        reply = self.llm.invoke(messages)
+                    except Exception as again:
+                        failure = classify(again, name, limit)
+                    else:
+                        text = reply.content if isinstance(reply.content, str) else ""
+                        if text.strip():
+                            yield text
+                        return
                 if received or attempt == attempts - 1 or failure.kind == "context":
                     raise ModelFailure(failure) from exc
                 time.sleep(min(0.5 * 2**attempt, 4.0))
+
+    def _answers(self) -> bool:
+        """The model's server is up (only an OpenAI-compatible one can be asked)."""
+        return self.settings.llm.lower().startswith("openai:") and server_alive(
+            self.settings.llm_base_url
+        )
 
     # --- the answer -------------------------------------------------------------------------
     def generate(
