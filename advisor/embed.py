@@ -120,17 +120,19 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) > SMALL_BATCH:
             return self._encode_torch(texts, progress)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        unique = list(dict.fromkeys(texts))
+        with self._lock:  # take what is cached now: another call may evict it meanwhile
+            vectors = {t: self._recent[t] for t in unique if t in self._recent}
+        missing = [t for t in unique if t not in vectors]
         if missing:
-            fresh = self._encode_small(missing)
-            with self._lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    self._recent[text] = vector
-                while len(self._recent) > RECENT_TEXTS:
-                    self._recent.popitem(last=False)
+            vectors.update(zip(missing, self._encode_small(missing), strict=True))
         with self._lock:
-            return np.stack([self._recent[t] for t in texts])
+            for t in unique:  # least recently used first, so the oldest is evicted
+                self._recent[t] = vectors[t]
+                self._recent.move_to_end(t)
+            while len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        return np.stack([vectors[t] for t in texts])
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Vectors for texts to be stored in the index (no query cache; a model that embeds

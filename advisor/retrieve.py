@@ -154,6 +154,8 @@ class LexicalIndex:
 
 
 DOCUMENT_MIN_CHUNKS = 10
+TITLE_PAGE_WORDS = 25
+_SENTENCE = re.compile(r"\w[.!?]['\"’”)]*$")  # a line that ends a sentence
 ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
 
@@ -244,6 +246,23 @@ class GenerationView:
                 if a.section == b.section and b.start >= a.start:
                     nxt[a.id] = b
         return nxt
+
+    @cached_property
+    def title_pages(self) -> set[str]:
+        """A document's first passage when it says no sentence, only its name and a few short
+        lines (a deck's title slide, a report's cover): it matches every question that names
+        the document, and answers none."""
+        first: dict[str, Chunk] = {}
+        for c in self.chunks:
+            if c.doc_id not in first or c.start < first[c.doc_id].start:
+                first[c.doc_id] = c
+        out = set()
+        for c in first.values():
+            body = [ln for ln in c.text.splitlines() if ln.strip() and not ln.startswith("#")]
+            words = sum(len(ln.split()) for ln in body)
+            if body and words <= TITLE_PAGE_WORDS and not any(_SENTENCE.search(ln) for ln in body):
+                out.add(c.id)
+        return out
 
     @cached_property
     def entries(self) -> set[str]:

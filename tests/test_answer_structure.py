@@ -81,6 +81,12 @@ def structured(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
         ),
         encoding="utf-8",
     )
+    (corpus / "planning-deck.md").write_text(
+        "# Quarterly Planning Deck\n\n- Planning office\n- Presenter name // month year\n\n"
+        "## Goals\n\nThe quarterly planning meeting agrees the three priorities for the next "
+        "quarter and names an owner for each of them.\n",
+        encoding="utf-8",
+    )
     settings = Settings(
         corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("structured-index"), chunk_tokens=90
     )
@@ -146,3 +152,12 @@ def test_a_how_many_question_needs_a_number_of_what_it_counts(structured):
     # passages about the skills to list exist, but none says how many to list
     uncounted = structured.invoke({"question": "How many skills should a resume list at most?"})
     assert uncounted.declined, uncounted.answer
+
+
+def test_a_title_page_is_not_quoted_for_a_question_naming_its_document(structured):
+    view = structured.searcher.view()
+    titles = [view.chunks[view.position[cid]].text for cid in view.title_pages]
+    assert any("Presenter name" in t for t in titles), titles
+    answer = structured.invoke({"question": "What does the quarterly planning deck agree?"})
+    assert "three priorities" in answer.answer
+    assert "Presenter name" not in answer.answer, answer.answer

@@ -116,3 +116,19 @@ def test_unwritable_cache_leaves_questions_on_torch(
     assert "Could not write the ONNX export" in caplog.text
     assert embedder._onnx() is None
     assert embedder.embed(["What does a Scrum Master do?"]).shape == (1, embedder.dimension)
+
+
+def test_a_cached_text_asked_again_beside_new_ones_is_never_lost(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the oldest cached text, asked again with new texts that fill the cache: the new ones
+    # evict the oldest entries, which must not take this call's own text with them
+    import advisor.embed as embed_module
+
+    monkeypatch.setattr(embed_module, "RECENT_TEXTS", 4)
+    old = "a sentence the judge embedded long ago"
+    first = embedder.embed([old])[0]
+    embedder.embed(["filler one", "filler two", "filler three"])
+    again = embedder.embed([old, "new one", "new two"])  # the cache now holds 6 of 4
+    assert np.allclose(again[0], first, atol=1e-6)
+    assert len(embedder._recent) == 4 and old in embedder._recent  # the one just used stays

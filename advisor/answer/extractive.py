@@ -505,12 +505,14 @@ def _choose_units(
 ) -> list[Candidate]:
     """Score every unit of the retrieved passages against the question and keep the best.
     Table rows the question does not name are left out when anything else was found: they
-    match on column names and numbers, not on what was asked."""
-    rows = view.record_ids
+    match on column names and numbers, not on what was asked; so is a title page, which
+    matches every question that names its document and answers almost none."""
+    rows, titles = view.record_ids, view.title_pages
     hits = [
         h
         for h in retrieval.hits
-        if h.chunk.id not in rows or view.names_row(h.chunk.text, retrieval.query)
+        if h.chunk.id not in titles
+        and (h.chunk.id not in rows or view.names_row(h.chunk.text, retrieval.query))
     ]
     if hits and len(hits) < len(retrieval.hits):
         retrieval = retrieval.model_copy(update={"hits": hits})
