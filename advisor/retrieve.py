@@ -155,7 +155,7 @@ class LexicalIndex:
 
 DOCUMENT_MIN_CHUNKS = 10
 TITLE_PAGE_WORDS = 25
-_SENTENCE = re.compile(r"\w[.!?]['\"’”)]*$")  # a line that ends a sentence
+_SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentence ("74%.")
 ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
 
@@ -249,15 +249,17 @@ class GenerationView:
 
     @cached_property
     def title_pages(self) -> set[str]:
-        """A document's first passage when it says no sentence, only its name and a few short
-        lines (a deck's title slide, a report's cover): it matches every question that names
-        the document, and answers none."""
+        """A document's first passage, when the document has more, that says no sentence, only
+        its name and a few short lines (a deck's title slide, a report's cover): it matches
+        every question that names the document, and answers none."""
         first: dict[str, Chunk] = {}
         for c in self.chunks:
             if c.doc_id not in first or c.start < first[c.doc_id].start:
                 first[c.doc_id] = c
         out = set()
         for c in first.values():
+            if len(self.doc_positions[c.doc_id]) < 2:
+                continue  # a document's only passage is the document, not its cover
             body = [ln for ln in c.text.splitlines() if ln.strip() and not ln.startswith("#")]
             words = sum(len(ln.split()) for ln in body)
             if body and words <= TITLE_PAGE_WORDS and not any(_SENTENCE.search(ln) for ln in body):
