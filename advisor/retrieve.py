@@ -236,14 +236,11 @@ class GenerationView:
     @cached_property
     def following(self) -> dict[str, Chunk]:
         """Each passage's next passage in the same section of its document."""
-        by_doc: dict[str, list[Chunk]] = {}
-        for c in self.chunks:
-            by_doc.setdefault(c.doc_id, []).append(c)
         nxt: dict[str, Chunk] = {}
-        for chunks in by_doc.values():
-            chunks.sort(key=lambda c: c.start)
+        for positions in self.doc_positions.values():
+            chunks = [self.chunks[n] for n in positions]
             for a, b in zip(chunks, chunks[1:], strict=False):
-                if a.section == b.section and b.start >= a.start:
+                if a.section == b.section:
                     nxt[a.id] = b
         return nxt
 
@@ -252,14 +249,11 @@ class GenerationView:
         """A document's first passage, when the document has more, that says no sentence, only
         its name and a few short lines (a deck's title slide, a report's cover): it matches
         every question that names the document, and answers none."""
-        first: dict[str, Chunk] = {}
-        for c in self.chunks:
-            if c.doc_id not in first or c.start < first[c.doc_id].start:
-                first[c.doc_id] = c
         out = set()
-        for c in first.values():
-            if len(self.doc_positions[c.doc_id]) < 2:
+        for positions in self.doc_positions.values():
+            if len(positions) < 2:
                 continue  # a document's only passage is the document, not its cover
+            c = self.chunks[positions[0]]
             body = [ln for ln in c.text.splitlines() if ln.strip() and not ln.startswith("#")]
             words = sum(len(ln.split()) for ln in body)
             if body and words <= TITLE_PAGE_WORDS and not any(_SENTENCE.search(ln) for ln in body):
@@ -312,10 +306,12 @@ class GenerationView:
 
     @cached_property
     def doc_positions(self) -> dict[str, list[int]]:
-        """Each document's chunks, as positions in `chunks`."""
+        """Each document's chunks, as positions in `chunks`, in the document's order."""
         out: dict[str, list[int]] = {}
         for n, c in enumerate(self.chunks):
             out.setdefault(c.doc_id, []).append(n)
+        for positions in out.values():
+            positions.sort(key=lambda n: self.chunks[n].start)
         return out
 
     def document_share(self, tokens: list[str], doc_id: str) -> dict[str, float]:
