@@ -18,9 +18,9 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 
 from .load import LEAD_KEY, front_matter, heading_key
-from .types import Chunk, SourceDocument, Unit
+from .types import Chunk, SourceDocument, Unit, is_record_text
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 MIN_SENTENCE_WORDS = 4
 _WORD = re.compile(r"\w")
 # sections of references, for readers rather than to quote ("Sources (as of 2026-11)", "ENDNOTES")
@@ -298,7 +298,7 @@ def split_document(
         pending.clear()
 
     def add(start: int, end: int, units: list[Unit]) -> None:
-        if pending and not fits(pending[0][0], end):
+        if pending and (not fits(pending[0][0], end) or _mixes_rows(text, pending, start, end)):
             flush()
         if fits(start, end):
             pending.append((start, end, units))
@@ -310,7 +310,14 @@ def split_document(
             pending.append((start, end, units))
             flush()
             return
-        # a single span too big for a chunk: cut it (units become the pieces themselves)
+        sentences = sentence_spans(text, start, end)
+        if len(sentences) > 1:
+            # a list item or paragraph too big for a chunk goes on sentence by sentence: cut
+            # by size, its pieces would start and end mid-sentence
+            for s, e in sentences:
+                add(s, e, [Unit(start=s, end=e, kind="sentence")])
+            return
+        # a single sentence too big for a chunk: cut it (units become the pieces themselves)
         room = max_tokens - count_tokens(prefix() + "\n") + 2
         for s, e in _cut(text, start, end, max(room, 16), count_tokens, overlap_tokens):
             flush()
@@ -345,6 +352,16 @@ def split_document(
 
 
 _RECORD = re.compile(r"^[^:;\n]{1,120}: [^;\n]*(?:; [^:;\n]{1,120}: [^;\n]*){2,}$")
+
+
+def _mixes_rows(
+    text: str, pending: list[tuple[int, int, list[Unit]]], start: int, end: int
+) -> bool:
+    """Would `text[start:end]` put table rows and prose in one chunk? A chunk is either rows
+    or not: answers quote a row only when the question names it, and a chunk of rows with
+    a table's footnote under them would pass for prose and bring its rows along."""
+    rows = is_record_text(text[start:end])
+    return any(units and is_record_text(text[s:e]) != rows for s, e, units in pending)
 
 
 def _is_record(text: str, start: int, end: int, units: list[Unit]) -> bool:

@@ -198,6 +198,25 @@ def test_a_pdf_made_here_keeps_its_paragraph_and_page(tmp_path: Path) -> None:
     assert doc.page_at(doc.text.find("Sprint reviews")) == 1
 
 
+def test_a_paragraph_opening_with_a_one_letter_word_is_not_a_list_item(tmp_path: Path) -> None:
+    # "A" and "I" are words, not bullets: taken for one, the page's text became one list item
+    # that lost its first word
+    text = (
+        "A number of agencies have used agile methods to reduce the time to value. "
+        "I would add that most of them started with one small team."
+    )
+    doc = load_file(_pdf(tmp_path, text), tmp_path)
+    assert flat(text) in flat(doc.text)
+    assert "- " not in doc.text
+
+
+def test_a_real_page_opening_with_a_keeps_its_first_word(real) -> None:
+    text = real["techfar-handbook-v1.01"].text
+    at = text.find("number of agencies have used")
+    assert text[at - 2 : at] == "A "
+    assert text[text.rfind("\n", 0, at) + 1 :].startswith("A number")
+
+
 def _zip(tmp_path: Path, name: str, members: dict[str, bytes]) -> Path:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

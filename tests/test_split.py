@@ -94,6 +94,29 @@ def test_oversized_paragraph_is_cut_to_fit(embedder) -> None:
     assert covered.count("stakeholder group") == 60
 
 
+def test_an_oversized_list_item_goes_on_by_sentences(embedder) -> None:
+    sentence = "The contracting officer reviews each modular increment with the agile team. "
+    text = "# Title\n\n## Contracts\n\n- " + sentence * 30 + "\n- A short second item.\n"
+    chunks = split_document(_doc(text), embedder.count_tokens, 64)
+    assert len(chunks) > 3
+    starts = {text[u.start : u.end].removeprefix("- ") for c in chunks for u in c.units}
+    assert starts <= {sentence.strip(), "A short second item."}, starts
+
+
+def test_table_rows_and_the_notes_under_them_are_separate_chunks(embedder, tmp_path: Path) -> None:
+    from advisor.types import is_record_text
+
+    rows = "".join(f"Role {i},{i * 10},{i * 3}\n" for i in range(3))
+    note = "Source: projections of the statistics office rounded to the nearest hundred jobs."
+    (tmp_path / "jobs.csv").write_text(f"Occupation,Jobs,Growth\n{rows}{note}\n")
+    doc = load_file(tmp_path / "jobs.csv", tmp_path)
+    chunks = split_document(doc, embedder.count_tokens, LIMIT)
+    with_note = [c for c in chunks if note in c.text]
+    with_rows = [c for c in chunks if "Occupation: Role 2" in c.text]
+    assert len(with_note) == len(with_rows) == 1 and with_note != with_rows
+    assert is_record_text(with_rows[0].text) and not is_record_text(with_note[0].text)
+
+
 def test_ids_are_content_hashes(embedder) -> None:
     text = "# T\n\n## A\n\nFirst paragraph here.\n\n## B\n\nSecond paragraph here.\n"
     one = split_document(_doc(text), embedder.count_tokens, LIMIT)

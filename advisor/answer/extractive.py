@@ -19,6 +19,7 @@ from ..config import Settings
 from ..retrieve import GenerationView
 from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit, is_record_text, record_cells
 from . import outline
+from .answer_type import expected_type
 
 MIN_ITEM_WORDS = 4  # a shorter list item is quoted with its whole list
 _MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -363,8 +364,8 @@ class ExtractiveGenerator:
         for part in retrieval.parts or [retrieval]:
             share = max(2, self.settings.max_answer_units // len(retrieval.parts or [1]))
             units = _choose_units(self.settings, part, view, embed, share)
-            noun = counted_noun(part.question or part.query)
-            if noun and not counts(noun, [c.text for c in units]):
+            wanted = expected_type(part.question or part.query)
+            if wanted is not None and not wanted.found_in([c.text for c in units]):
                 continue  # "how many days ...?" and no number of days: not answered
             for cand in units:
                 if all(_key(cand) != _key(c) for c in chosen):
@@ -394,38 +395,6 @@ def _with_section_names(chosen: list[Candidate], view: GenerationView) -> list[C
         if unit is not None:
             out.append(_heading(c.hit_rank, c.chunk, unit))
     return out
-
-
-_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I)
-_A_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
-    r"hundreds?|thousands?|millions?|single|both|several|few)\b",
-    re.I,
-)
-
-
-def counted_noun(question: str) -> str | None:
-    """What a "how many ..." question counts ("how many points of ...": "points"; the first
-    plural among the next three words, else the next word)."""
-    m = _HOW_MANY.search(question)
-    if m is None:
-        return None
-    words = [w.lower() for w in m.group(1).split()]
-    return next((w for w in words if w.endswith("s") and len(w) > 3), words[0])
-
-
-def counts(noun: str, texts: list[str]) -> bool:
-    """Does any text give a number of `noun` (a number with the word within a few words after
-    it: "4-8 people", "50 multiple-choice questions")? The answer type a "how many" question
-    asks for; passages that only share its other words do not answer it."""
-    base = noun[:-1] if noun.endswith("s") else noun
-    stem = base[: max(3, len(base) - 1)]
-    for text in texts:
-        low = text.lower()
-        for m in _A_NUMBER.finditer(low):
-            if stem in low[m.start() : m.start() + 60]:
-                return True
-    return False
 
 
 def _with_list_continuation(chosen: list[Candidate], view: GenerationView) -> list[Candidate]:

@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from .blocks import Builder, Converted, Unreadable, clean_title, join_lines, vocabulary
 
 _GLYPHS = "\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2219\u00b7\uf0b7\uf0a7\u2013*-"
-_BULLET = re.compile(rf"^(?:[{_GLYPHS}o]|\d{{1,2}}[.)])\s+")
-_BULLET_ONLY = re.compile(rf"^[{_GLYPHS}]$")
+# (the glyphs go in a class of their own: "*-o" inside one class is the range * to o, which
+# took every line opening with "A " or "I " for a list item)
+_BULLET = re.compile(rf"^(?:[{re.escape(_GLYPHS)}]|o|\d{{1,2}}[.)])\s+")
+_BULLET_ONLY = re.compile(rf"^[{re.escape(_GLYPHS)}]$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d*\s*$|\s\d{1,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;]['\"’”)\]]*$")
+_LABEL = re.compile(r"\d{1,3}")
 
 
 @dataclass
@@ -100,19 +103,7 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
     )
     if not words:
         return []
-    rows: list[list[dict]] = []
-    for w in sorted(words, key=lambda w: (round(w["bottom"]), w["x0"])):
-        for row in reversed(rows[-6:]):
-            ref = max(row, key=lambda x: x["size"])
-            tol = max(ref["size"], w["size"]) * 0.5
-            # a small number raised above the line's baseline is a footnote marker
-            if abs(row[-1]["bottom"] - w["bottom"]) <= tol or (
-                w["size"] < ref["size"] * 0.8 and ref["top"] - 2 <= w["top"] <= ref["bottom"]
-            ):
-                row.append(w)
-                break
-        else:
-            rows.append([w])
+    rows = _rows(words)
     gutter = _gutter(rows, page.width)
     lines: list[Line] = []
     for row in rows:
@@ -133,9 +124,14 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
         spans = gutter is not None and any(w["x0"] < gutter < w["x1"] for w in kept)
         piece: list[dict] = []
         for w in kept:
-            if piece and (
+            gap = w["x0"] - piece[-1]["x1"] if piece else 0.0
+            # a lone number set apart before the text is a label (a table's row number)
+            label = len(piece) == 1 and _LABEL.fullmatch(piece[0]["text"]) and gap > size * 1.5
+            if label:
+                piece = []
+            elif piece and (
                 (gutter is not None and not spans and piece[-1]["x1"] <= gutter <= w["x0"])
-                or w["x0"] - piece[-1]["x1"] > size * 2.5
+                or gap > size * 2.5
             ):
                 lines.append(_line(piece, number))
                 piece = []
@@ -146,6 +142,50 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
             first = next(ln for ln in reversed(lines) if ln.words and ln.words[0] is kept[0])
             first.note = True
     return _reading_order(lines, gutter)
+
+
+def _rows(words: list[dict]) -> list[list[dict]]:
+    """Words grouped into rows that share a baseline. The page's text-size words go first,
+    each row measured from its largest word (a chain of word-to-word steps drifts from one
+    column's line into the next column's); then smaller words (footnote markers raised above
+    a line, small print) join the row they sit in, nearest first, or make rows of their own."""
+    chars: Counter[float] = Counter()
+    for w in words:
+        chars[round(w["size"], 1)] += len(w["text"])
+    common = max(chars.items(), key=lambda kv: kv[1])[0]
+    rows: list[list[dict]] = []
+    refs: list[dict] = []  # each row's largest word
+
+    def place(w: dict, window: int) -> bool:
+        best: tuple[float, int] | None = None
+        for i in range(len(rows) - 1, max(-1, len(rows) - 1 - window), -1):
+            ref = refs[i]
+            if abs(ref["bottom"] - w["bottom"]) > ref["size"] + w["size"]:
+                continue
+            same = abs(ref["bottom"] - w["bottom"]) <= max(ref["size"], w["size"]) * 0.5
+            # a small word raised above the line's baseline (a footnote marker) is in it
+            raised = w["size"] < ref["size"] * 0.8 and ref["top"] - 2 <= w["top"] <= ref["bottom"]
+            if same or raised:
+                gap = min(min(abs(w["x0"] - x["x1"]), abs(x["x0"] - w["x1"])) for x in rows[i])
+                if best is None or gap < best[0]:
+                    best = (gap, i)
+        if best is None:
+            return False
+        rows[best[1]].append(w)
+        if w["size"] > refs[best[1]]["size"] * 1.05:
+            refs[best[1]] = w
+        return True
+
+    ordered = sorted(words, key=lambda w: (round(w["bottom"]), w["x0"]))
+    for w in (w for w in ordered if w["size"] >= common * 0.8):
+        if not place(w, 40):  # rows come in order of their baselines: the last few
+            rows.append([w])
+            refs.append(w)
+    for w in (w for w in ordered if w["size"] < common * 0.8):
+        if not place(w, len(rows)):
+            rows.append([w])
+            refs.append(w)
+    return sorted(rows, key=lambda row: (round(max(x["bottom"] for x in row)), row[0]["x0"]))
 
 
 def _line(words: list[dict], page: int) -> Line:
