@@ -334,3 +334,25 @@ def test_a_cell_with_a_semicolon_keeps_its_row_a_row() -> None:
     text = builder.build().text
     assert is_record_text(text)
     assert record_cells(text) == ["Home health aides, and nursing assistants", "31-1100", "28,270"]
+
+
+def test_a_list_item_that_goes_on_in_the_next_paragraph_is_one_item() -> None:
+    b = Builder()
+    b.item("Then, decide whether to upload your résumé,")
+    b.paragraph("build one using the résumé builder, or both.")
+    b.row(["Title", "Code", "Wage"], ["Bakers", "51-3011", "29,400"])
+    b.paragraph("wage data cover non-farm wage and salary workers only.")
+    text = b.build().text
+    assert "- Then, decide whether to upload your résumé, build one using" in text
+    assert "\n\nwage data cover" in text  # a table row is never continued
+
+
+def test_a_label_under_a_table_is_a_note_not_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "wages.csv"
+    path.write_text(
+        "Occupation,Employment,Wage\nBakers,200,29400\nFootnotes:,,\n"
+        "(1) Data are from the Occupational Employment Statistics program.,,\n"
+    )
+    text = load_file(path, tmp_path).text
+    assert "Occupation: Footnotes" not in text
+    assert "\nFootnotes:\n" in text

@@ -43,9 +43,10 @@ FOCUS_GATES = {
     "holdout6": (0.916, 0.50, 85),
     "holdout7": (0.916, 0.43, 85),
     "holdout8": (0.97, 0.34, 85),
-    "real-formats": (0.81, 0.66, 110),
-    "real-formats-holdout": (0.68, 0.70, 105),
-    "real-formats-holdout2": (0.80, 0.60, 85),
+    "real-formats": (0.87, 0.66, 110),
+    "real-formats-holdout": (0.70, 0.70, 105),
+    "real-formats-holdout2": (0.84, 0.57, 86),
+    "real-formats-holdout3": (0.76, 0.65, 118),
 }
 MAX_FRAGMENT_SHARE = 0.02
 
@@ -116,7 +117,7 @@ REAL_FORMAT_GATES = {
     "hit_at_5": 0.95,
     "fact_hit_rate": 0.6,
     "decline_precision": 0.8,
-    "decline_recall": 0.45,
+    "decline_recall": 0.6,
     "answer_rate": 0.95,
     "off_topic_declined": 0.8,
     "faithfulness": 0.95,

@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..types import is_record_text
+
 
 class Unreadable(Exception):
     """Raised by a loader for a file it cannot turn into text."""
@@ -57,11 +59,14 @@ class Builder:
         prev = self.blocks[-1] if self.blocks else None
         if (
             prev is not None
-            and prev.kind == "paragraph"
+            and prev.kind in ("paragraph", "item")
             and not _ENDS_SENTENCE.search(prev.text)
             and text[:1].islower()
+            and not is_record_text(f"- {prev.text}")
         ):
-            prev.text = f"{prev.text} {text}"  # one sentence split over two paragraphs
+            # one sentence split over two paragraphs, or a list item that goes on after it
+            # ("- Then, decide whether to upload your résumé," / "build one ...")
+            prev.text = f"{prev.text} {text}"
             return
         if len(text.split()) <= 12 and not _ENDS_SENTENCE.search(text):
             self.item(text)

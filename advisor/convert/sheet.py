@@ -54,8 +54,8 @@ def _table(rows: list[list[str]], name: str, builder: Builder) -> None:
     for r, n in zip(rows[header_at + 1 :], filled[header_at + 1 :], strict=True):
         if n == 0:
             continue
-        if n == 1 and r[0] and len(header) > 2 and len(r[0].split()) > 6:
-            notes.append(r[0])  # a footnote or source line under the table
+        if n == 1 and r[0] and len(header) > 2 and (len(r[0].split()) > 6 or r[0].endswith(":")):
+            notes.append(r[0])  # a footnote or source line under the table, or their label
             continue
         builder.row(header, r)
     for note in notes:
