@@ -191,6 +191,16 @@ def name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){body}(?-i:(?![a-z0-9_]))", flags)
 
 
+def spelled_out(name: str) -> re.Pattern[str] | None:
+    """An acronym's words, capitalised, as a CV may write them without it: "Amazon Web
+    Services" for AWS, "Project Management Professional" for PMP (small words between them
+    allowed: "Bureau of Labor Statistics")."""
+    if not re.fullmatch(r"[A-Z]{3,6}", name):
+        return None
+    words = r"\s+(?:(?:of|and|for|the|&)\s+)?".join(rf"{c}[a-z]+" for c in name)
+    return re.compile(rf"(?<!\w){words}(?!\w)")
+
+
 def _names(label: str, aliases: dict[str, set[str]]) -> list[str]:
     """A label's names: itself without its parenthesis, the parenthesis, and their aliases."""
     names = [label]
@@ -290,6 +300,7 @@ def _merge(items: list[GuideItem]) -> list[GuideItem]:
             continue
         seen |= keys
         item.patterns = [name_pattern(n) for n in item.names]
+        item.patterns += [p for n in item.names if (p := spelled_out(n)) is not None]
         kept.append(item)
     return kept
 
@@ -645,8 +656,11 @@ class CvChecker:
             if shared >= 3 and shared >= 0.6 * len(explained):
                 return "partly", k, "words"
         if rare:
+            spelled = [p for w in rare if (p := spelled_out(w)) is not None]
             for k, s in enumerate(sentences):
-                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s.text) for w in rare):
+                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s.text) for w in rare) or any(
+                    p.search(s.text) for p in spelled
+                ):
                     return "partly", k, "name"
         if score >= self.settings.profile_partly:
             return "partly", j, f"meaning {score:.2f}"

@@ -177,17 +177,24 @@ def _checklist_item(items: dict[str, dict], name: str) -> dict:
     )
 
 
-def test_accuracy_on_held_out_cvs(checker: CvChecker) -> None:
-    """Three CVs with labels by a separate writer who never saw the checker (tests/cvs/holdout;
-    first run 45/54 met-or-partly versus missing): the share right, and every met item with
-    verbatim evidence."""
-    labels = json.loads((HOLDOUT / "labels.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize(
+    ("folder", "least_right", "least_exact"),
+    [(HOLDOUT, 0.83, 0.68), (HOLDOUT.parent / "holdout2", 0.85, 0.66)],
+    ids=["holdout", "holdout2"],
+)
+def test_accuracy_on_held_out_cvs(
+    checker: CvChecker, folder: Path, least_right: float, least_exact: float
+) -> None:
+    """Three CVs with labels by a separate writer who never saw the checker (tests/cvs/holdout,
+    first run 45/54 met-or-partly versus missing; tests/cvs/holdout2, first run 45/54): the
+    share right, and every met item with verbatim evidence."""
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     right = exact = total = 0
     for name, wanted in labels.items():
-        result = checker.check_file(HOLDOUT / name).to_json_dict()
+        result = checker.check_file(folder / name).to_json_dict()
         items = {i["item"]: i for i in result["items"]}
         text = (
-            (HOLDOUT / name).read_text(encoding="utf-8") if name.endswith((".txt", ".md")) else ""
+            (folder / name).read_text(encoding="utf-8") if name.endswith((".txt", ".md")) else ""
         )
         for label, truth in wanted.items():
             got = _checklist_item(items, label)
@@ -196,8 +203,19 @@ def test_accuracy_on_held_out_cvs(checker: CvChecker) -> None:
             exact += got["status"] == truth["status"]
             if got["status"] == "met":
                 assert got["evidence"]["text"] and (not text or got["evidence"]["text"] in text)
-    assert right / total >= 0.83, f"{right}/{total}"
-    assert exact / total >= 0.68, f"{exact}/{total}"
+    assert right / total >= least_right, f"{right}/{total}"
+    assert exact / total >= least_exact, f"{exact}/{total}"
+
+
+def test_an_acronym_is_found_spelled_out() -> None:
+    from advisor.profile import spelled_out
+
+    aws = spelled_out("AWS")
+    assert aws is not None and aws.search("Set up the data pipeline on Amazon Web Services (S3).")
+    assert not aws.search("amazon web services")  # lower case: words, not a name
+    labor = spelled_out("BLS")
+    assert labor is not None and labor.search("figures from the Bureau of Labor Statistics")
+    assert spelled_out("AI") is None  # two letters spell too many things
 
 
 # --- bad input --------------------------------------------------------------------------
