@@ -158,6 +158,7 @@ TITLE_PAGE_WORDS = 25
 _SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentence ("74%.")
 ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
+_NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\])$")
 
 
 class GenerationView:
@@ -292,16 +293,19 @@ class GenerationView:
         row's name (its first cell in words), or every word of another cell, are in the
         question, and one of them is not shared by most of the corpus."""
         asked = set(self.lexical.tokenize([query])[0])
-        named = False
-        for cell in record_cells(row_text):
-            if any(ch.isdigit() for ch in cell):
-                continue
-            words = set(self.lexical.tokenize([cell])[0])
-            shared = words & asked
-            need = len(words) if named else min(2, len(words))
-            named = True  # the first cell in words is the row's name
-            if shared and len(shared) >= need and shared - self.common_words:
-                return True
+        for line in row_text.splitlines():  # a passage of several rows: each has its name
+            named = False
+            for cell in record_cells(line):
+                # a footnote mark on a name ("STEM occupations(2)") is not part of it
+                cell = _NOTE_MARK.sub("", cell)
+                if any(ch.isdigit() for ch in cell):
+                    continue
+                words = set(self.lexical.tokenize([cell])[0])
+                shared = words & asked
+                need = len(words) if named else min(2, len(words))
+                named = True  # the first cell in words is the row's name
+                if shared and len(shared) >= need and shared - self.common_words:
+                    return True
         return False
 
     @cached_property

@@ -161,3 +161,20 @@ def test_a_title_page_is_not_quoted_for_a_question_naming_its_document(structure
     answer = structured.invoke({"question": "What does the quarterly planning deck agree?"})
     assert "three priorities" in answer.answer
     assert "Presenter name" not in answer.answer, answer.answer
+
+
+def test_each_row_of_a_passage_is_named_by_its_own_first_cell(structured):
+    view = structured.searcher.view()
+    rows = (
+        "- Occupation title: Total, all occupations; Median annual wage: 41,950\n"
+        "- Occupation title: STEM occupations(2); Median annual wage: 89,780"
+    )
+    # the second row's name, its footnote mark left out, is in the question
+    assert view.names_row(rows, "What is the median annual wage for STEM occupations?")
+    assert not view.names_row(rows, "What is the median annual wage for bakers?")
+
+
+def test_only_the_named_row_of_a_passage_of_rows_is_quoted(structured):
+    answer = structured.invoke({"question": "What is the median annual wage of dental hygienists?"})
+    assert "77,090" in answer.answer
+    assert "Bakers" not in answer.answer and "28,830" not in answer.answer, answer.answer

@@ -95,14 +95,16 @@ def _overlaps(
     return [sum(w for t, w in weights.items() if t in words) / total for words in present]
 
 
-def _select(cands: list[Candidate], settings: Settings, limit: int) -> list[Candidate]:
+def _select(
+    cands: list[Candidate], settings: Settings, limit: int, named: frozenset[str] = frozenset()
+) -> list[Candidate]:
     ranked = sorted(cands, key=lambda c: c.score, reverse=True)
     if not ranked:
         return []
     best = ranked[0].score
     chosen: list[Candidate] = []
     shown: list[Candidate] = []
-    passages = _focused_passages(ranked, settings)
+    passages = _focused_passages(ranked, settings, named)
     pool = [
         c for c in ranked if c.score >= best * settings.unit_keep_ratio and c.chunk.id in passages
     ]
@@ -129,7 +131,9 @@ def _same_row(cand: Candidate, chosen: list[Candidate]) -> bool:
     return any(is_record_text(c.text) and record_cells(c.text)[:1] == name for c in chosen)
 
 
-def _focused_passages(ranked: list[Candidate], settings: Settings) -> set[str]:
+def _focused_passages(
+    ranked: list[Candidate], settings: Settings, named: frozenset[str] = frozenset()
+) -> set[str]:
     """The passages an answer may quote. Two rankings vote: the passage of the best unit, and
     the passage retrieval put first (hybrid search over whole passages), when it scores at
     least `second_opinion_ratio` of the best unit; any other passage only when its best unit
@@ -148,6 +152,9 @@ def _focused_passages(ranked: list[Candidate], settings: Settings) -> set[str]:
         for cid, c in best.items()
         if cid not in kept and c.score >= top.score * settings.passage_keep_ratio
     ]
+    # then a table row the question names ("STEM occupations" beside "non-STEM occupations"):
+    # it is what was asked, however its numbers score, where there is room
+    kept += [cid for cid in best if cid in named and cid not in kept]
     return set(kept[: settings.max_answer_passages])
 
 
@@ -486,12 +493,29 @@ def _choose_units(
     if hits and len(hits) < len(retrieval.hits):
         retrieval = retrieval.model_copy(update={"hits": hits})
     pool = _fetch_units(view, retrieval.hits)
+    # in a passage of several rows, the rows the question names (not their neighbours)
+    kept = [
+        c
+        for c in pool.cands
+        if c.chunk.id not in rows
+        or not is_record_text(c.text)
+        or view.names_row(c.text, retrieval.query)
+    ]
+    if kept and len(kept) < len(pool.cands):
+        keep = {id(c) for c in kept}
+        rows_kept = [i for i, c in enumerate(pool.cands) if id(c) in keep]
+        pool = Pool(kept, pool.vectors[rows_kept], pool.hints)
     cands = pool.cands
     if not cands:
         return []
     _score(settings, retrieval, view, embed, pool)
     short = len(view.lexical.tokenize([retrieval.query])[0]) <= 2
-    chosen = _select(cands, settings, 2 if short else limit)
+    named = frozenset(
+        c.chunk.id
+        for c in cands
+        if c.chunk.id in rows and view.names_row(c.text, retrieval.query)
+    )
+    chosen = _select(cands, settings, 2 if short else limit, named)
     return _with_whole_passage(chosen, cands, settings.whole_passage_chars)
 
 

@@ -125,8 +125,14 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
         piece: list[dict] = []
         for w in kept:
             gap = w["x0"] - piece[-1]["x1"] if piece else 0.0
-            # a lone number set apart before the text is a label (a table's row number)
-            label = len(piece) == 1 and _LABEL.fullmatch(piece[0]["text"]) and gap > size * 1.5
+            # a lone number set apart before a line's text is a label (a table's row number);
+            # a number further along the line is a value and stays
+            label = (
+                len(piece) == 1
+                and piece[0] is kept[0]
+                and _LABEL.fullmatch(piece[0]["text"]) is not None
+                and gap > size * 1.5
+            )
             if label:
                 piece = []
             elif piece and (
