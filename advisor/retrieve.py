@@ -79,6 +79,7 @@ class LexicalIndex:
         self.chunks = chunks
         self._stem = _stemmer()
         self.n = len(chunks)
+        self._holding: dict[str, Any] = {}  # token -> which chunks hold it (see `containing`)
         if saved is not None:
             self.bm25, self.df, self.hint_names = saved.bm25, saved.df, saved.hint_names
             return
@@ -133,12 +134,20 @@ class LexicalIndex:
         return bool(tokens) and not (tokens & self.df.keys() or tokens & (also_known or set()))
 
     def containing(self, token: str) -> Any:
-        """Which chunks (a boolean array in chunk order) hold `token`."""
+        """Which chunks (a boolean array in chunk order) hold `token`. Kept per token: BM25
+        scores every chunk to tell, and answers ask for the same question words again."""
         import numpy as np
 
-        if token not in self.df:
-            return np.zeros(self.n, dtype=bool)
-        return self.bm25.get_scores([token]) > 0
+        found = self._holding.get(token)
+        if found is None:
+            if token not in self.df:
+                found = np.zeros(self.n, dtype=bool)
+            else:
+                found = self.bm25.get_scores([token]) > 0
+            if len(self._holding) >= HOLDING_CACHE:
+                self._holding.clear()
+            self._holding[token] = found
+        return found
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
@@ -154,6 +163,7 @@ class LexicalIndex:
 
 
 DOCUMENT_MIN_CHUNKS = 10
+HOLDING_CACHE = 256  # tokens whose chunk masks are kept (256 x 100k chunks: 25 MB at most)
 TITLE_PAGE_WORDS = 25
 _SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentence ("74%.")
 ENTRY_CHARS = 1200

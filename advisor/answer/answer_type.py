@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ..retrieve import STOPWORDS
+from ..retrieve import STOPWORDS, _stemmer
 from ..types import is_record_text
+
+_STOPWORDS = frozenset(STOPWORDS)
 
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
@@ -99,15 +100,7 @@ _BOUND_WORDS = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _snowball() -> Callable[[str], str]:
-    import Stemmer  # PyStemmer, the stemmer BM25 uses
-
-    return Stemmer.Stemmer("english").stemWord  # type: ignore[no-any-return]
-
-
-def stem(word: str) -> str:
-    return _snowball()(word.lower())
+Stems = Callable[[list[str]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -123,11 +116,14 @@ class AnswerType:
 
     def found_in(self, texts: list[str]) -> bool:
         """Does one of the units `texts` give a value of this kind?"""
-        return any(self._in(text) for text in texts)
+        stems: Stems = _stemmer()  # Snowball, as BM25 stems; one per call (not thread-safe)
+        focus = set(stems(list(self.focus)))
+        counted = set(stems([w.lower() for w in self.phrase or (self.noun,)]))
+        return any(self._in(text, stems, focus, counted) for text in texts)
 
-    def _in(self, text: str) -> bool:
-        words = {stem(w) for w in _WORD.findall(text)}
-        focused = bool(words & {stem(f) for f in self.focus})
+    def _in(self, text: str, stems: Stems, focus: set[str], counted: set[str]) -> bool:
+        words = set(stems([w.lower() for w in _WORD.findall(text)]))
+        focused = bool(words & focus)
         if set(self.focus) & _BOUNDS and _BOUND_WORDS.search(text):
             focused = True  # "no more than four (4) pages" gives a page limit
         if self.focus and not focused:
@@ -135,23 +131,12 @@ class AnswerType:
         if self.kind == "count":
             # a table row quantifies what it names ("Registered nurses; Employment: 3,096.7")
             if is_record_text(text):
-                named = {stem(w) for w in self.phrase or (self.noun,)}
-                return bool(words & named) and bool(re.search(r"\d", text))
-            return _counts(self.phrase or (self.noun,), text)
+                return bool(words & counted) and bool(re.search(r"\d", text))
+            return _counts(counted, text, stems)
         if self.kind in ("money", "measure", "share") and is_record_text(text):
             return bool(re.search(r"\d", text))  # a row's figures carry no units
         pattern = {"money": _MONEY, "date": _DATE, "duration": _DURATION}.get(self.kind)
         return (pattern or _A_NUMBER).search(text) is not None
-
-    def describe(self) -> str:
-        """Words for a notice: what no quoted passage was found to give."""
-        return {
-            "count": f"a number of {self.noun}",
-            "money": "an amount",
-            "date": "a date",
-            "duration": "a length of time",
-            "share": "a share",
-        }.get(self.kind, f"a figure for the {' '.join(self.focus)}")
 
 
 def expected_type(question: str) -> AnswerType | None:
@@ -189,14 +174,11 @@ def _content(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
-_STOPWORDS = frozenset(STOPWORDS)
-
-
-def _counts(phrase: tuple[str, ...], text: str) -> bool:
-    """A number with a word of the counted phrase among the next few words ("4-8 people",
+def _counts(counted: set[str], text: str, stems: Stems) -> bool:
+    """A number with a stem of the counted phrase among the next few words ("4-8 people",
     "50 multiple-choice questions", "4.5 Federal IT professionals" for "IT people")."""
-    want = {stem(w) for w in phrase}
     for m in _A_NUMBER.finditer(text):
-        if any(stem(w) in want for w in _WORD.findall(text[m.start() : m.start() + 60])[:6]):
+        after = _WORD.findall(text[m.start() : m.start() + 60])[:6]
+        if counted & set(stems([w.lower() for w in after])):
             return True
     return False

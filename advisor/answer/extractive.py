@@ -494,27 +494,20 @@ def _choose_units(
         retrieval = retrieval.model_copy(update={"hits": hits})
     pool = _fetch_units(view, retrieval.hits)
     # in a passage of several rows, the rows the question names (not their neighbours)
-    kept = [
-        c
-        for c in pool.cands
-        if c.chunk.id not in rows
-        or not is_record_text(c.text)
-        or view.names_row(c.text, retrieval.query)
+    is_row = [c.chunk.id in rows and is_record_text(c.text) for c in pool.cands]
+    named_row = [
+        r and view.names_row(c.text, retrieval.query)
+        for r, c in zip(is_row, pool.cands, strict=True)
     ]
-    if kept and len(kept) < len(pool.cands):
-        keep = {id(c) for c in kept}
-        rows_kept = [i for i, c in enumerate(pool.cands) if id(c) in keep]
-        pool = Pool(kept, pool.vectors[rows_kept], pool.hints)
+    named = frozenset(c.chunk.id for c, n in zip(pool.cands, named_row, strict=True) if n)
+    keep = [i for i, (r, n) in enumerate(zip(is_row, named_row, strict=True)) if n or not r]
+    if keep and len(keep) < len(pool.cands):
+        pool = Pool([pool.cands[i] for i in keep], pool.vectors[keep], pool.hints)
     cands = pool.cands
     if not cands:
         return []
     _score(settings, retrieval, view, embed, pool)
     short = len(view.lexical.tokenize([retrieval.query])[0]) <= 2
-    named = frozenset(
-        c.chunk.id
-        for c in cands
-        if c.chunk.id in rows and view.names_row(c.text, retrieval.query)
-    )
     chosen = _select(cands, settings, 2 if short else limit, named)
     return _with_whole_passage(chosen, cands, settings.whole_passage_chars)
 
