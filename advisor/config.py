@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     unit_search_weight: float = Field(
         3.0, description="Weight of the sentence-level ranking (passages by their best unit)."
     )
+    lead_document_weight: float = Field(
+        3.0,
+        description="Weight of the sentence-level ranking inside the document of the closest "
+        "passage, asked without the words that name that document (its title).",
+    )
     lexical_weight: float = Field(
         1.0, description="Weight of the BM25 ranking against the dense one (1.0) in the fusion."
     )

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -136,8 +137,6 @@ class LexicalIndex:
     def containing(self, token: str) -> Any:
         """Which chunks (a boolean array in chunk order) hold `token`. Kept per token: BM25
         scores every chunk to tell, and answers ask for the same question words again."""
-        import numpy as np
-
         found = self._holding.get(token)
         if found is None:
             if token not in self.df:
@@ -163,6 +162,7 @@ class LexicalIndex:
 
 
 DOCUMENT_MIN_CHUNKS = 10
+NAMING_SHARE = 0.8  # a word in this share of a document's passages names the document
 HOLDING_CACHE = 256  # tokens whose chunk masks are kept (256 x 100k chunks: 25 MB at most)
 TITLE_PAGE_WORDS = 25
 _SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentence ("74%.")
@@ -336,6 +336,34 @@ class GenerationView:
             return {t: 0.0 for t in tokens}
         return {t: float(self.lexical.containing(t)[positions].mean()) for t in set(tokens)}
 
+    def without_document_words(self, query: str, doc_id: str) -> str:
+        """The question minus the words that name `doc_id`: those nearly all its passages hold
+        (its title is in each). In "the key results in the TechFar Hub v3 deck" they match every
+        slide and tell none apart. The question itself when they are all it has."""
+        words = query.split()
+        tokens = self.lexical.tokenize(words) if words else []
+        share = self.document_share([t for ts in tokens for t in ts], doc_id)
+        naming = {t for t, v in share.items() if v >= NAMING_SHARE}
+        if not naming:
+            return query
+        kept = " ".join(w for w, t in zip(words, tokens, strict=True) if not set(t) & naming)
+        return kept if self.lexical.tokenize([kept])[0] else query
+
+    @cached_property
+    def unit_rows(self) -> dict[str, np.ndarray]:
+        """Each source's rows in `unit_vectors`, for a search within one document."""
+        exact = self.unit_vectors
+        if exact is None:
+            return {}
+        sources = [
+            self.chunks[self.position[cid]].source if cid in self.position else ""
+            for cid in exact.chunk_ids
+        ]
+        rows: dict[str, list[int]] = {}
+        for i, source in enumerate(sources):
+            rows.setdefault(source, []).append(i)
+        return {source: np.asarray(r, dtype=np.int64) for source, r in rows.items()}
+
     def without_common_words(self, query: str) -> str:
         """The question minus words nearly every passage shares ("AI", "project", "manager"):
         otherwise those words decide which passage looks most similar."""
@@ -403,21 +431,27 @@ class Searcher:
                 )
             return self._view
 
-    def _unit_ranking(self, view: GenerationView, vector: Any) -> tuple[dict[str, float], float]:
+    def _unit_ranking(
+        self, view: GenerationView, vector: Any, source: str | None = None
+    ) -> tuple[dict[str, float], float]:
         """Passages ranked by their best single sentence or list: a short sentence that answers
         the question can be drowned in its passage's embedding ("small-to-big" retrieval). A
         passage's question hints rank it the same way: a question is closest to a question.
-        Also the closest hint among those found (0 when none is among them)."""
+        Also the closest hint among those found (0 when none is among them). With `source`,
+        only that document's passages."""
         n = self.settings.fetch_k * 2
         exact = view.unit_vectors
         if exact is not None:
+            rows = view.unit_rows.get(source, np.zeros(0, dtype=np.int64)) if source else None
             found = [
-                (exact.chunk_ids[i], exact.kinds[i], sim) for i, sim in exact.nearest(vector, n)
+                (exact.chunk_ids[i], exact.kinds[i], sim)
+                for i, sim in exact.nearest(vector, n, rows)
             ]
         else:
             got = view.generation.units.query(
                 query_embeddings=[vector.tolist()],
                 n_results=min(n, max(1, view.lexical.n)),
+                where={"source": source} if source else None,
                 include=["metadatas", "distances"],
             )
             found = [
@@ -431,6 +465,22 @@ class Searcher:
             if kind == "question":
                 best_hint = max(best_hint, sim)
         return best, best_hint
+
+    def _lead_document_ranking(
+        self, view: GenerationView, query: str, dense: dict[str, float]
+    ) -> dict[str, float]:
+        """The passages of the document the closest passage comes from, ranked by their best
+        sentence against the question without the words that name that document: "What are
+        the key results for the TechFar Hub v3 objective" is "What are the key results for the
+        objective" inside that deck. Empty when the question names nothing of it."""
+        top = max(dense, key=dense.__getitem__, default=None)
+        if top is None or top not in view.position:
+            return {}
+        lead = view.chunks[view.position[top]]
+        rest = view.without_document_words(query, lead.doc_id)
+        if rest == query:
+            return {}
+        return self._unit_ranking(view, self.embedder.embed([rest])[0], lead.source)[0]
 
     def search(self, query: str, k: int | None = None) -> Retrieval:
         """The best `k` passages (`settings.k` by default) and whether they can answer."""
@@ -447,6 +497,9 @@ class Searcher:
         by_unit, best_hint = self._unit_ranking(view, vectors[0])
         if s.unit_search_weight > 0:
             rankings.append((by_unit, s.unit_search_weight))
+        if s.lead_document_weight > 0:
+            lead_ranking = self._lead_document_ranking(view, query, dense)
+            rankings.append((lead_ranking, s.lead_document_weight))
         q_tokens = view.lexical.tokenize([query])[0]
         lexical = {
             view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)

@@ -36,15 +36,20 @@ class Vectors:
     kinds: list[str]
     matrix: np.ndarray
 
-    def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The `k` rows closest to `query` (unit vectors: cosine = dot), best first."""
-        if not len(self.chunk_ids) or k <= 0:
+    def nearest(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The `k` rows closest to `query` (unit vectors: cosine = dot), best first; among
+        `rows` only, when given."""
+        index = np.arange(len(self.chunk_ids)) if rows is None else rows
+        if not len(index) or k <= 0:
             return []
-        sims = self.matrix @ query.astype(np.float32)
+        matrix = self.matrix if rows is None else self.matrix[rows]
+        sims = matrix @ query.astype(np.float32)
         k = min(k, len(sims))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top], kind="stable")]
-        return [(int(i), float(sims[i])) for i in top]
+        return [(int(index[i]), float(sims[i])) for i in top]
 
 
 def for_collection(

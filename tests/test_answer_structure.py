@@ -178,3 +178,71 @@ def test_only_the_named_row_of_a_passage_of_rows_is_quoted(structured):
     answer = structured.invoke({"question": "What is the median annual wage of dental hygienists?"})
     assert "77,090" in answer.answer
     assert "Bakers" not in answer.answer and "28,830" not in answer.answer, answer.answer
+
+
+SLIDES = [
+    ("Harbor Portal Relaunch", "- Project initiation\n- Presenter name // month year"),
+    (
+        "Vision",
+        "For port operators, Harbor Portal is the leading source of shipping schedules. "
+        "Unlike other sites, Harbor Portal is focused on the harbour alone.",
+    ),
+    (
+        "Executive summary",
+        "The current Harbor Portal site was valuable when it was launched, but it has gone "
+        "stale since. Harbor Portal can become the place people check first again.",
+    ),
+    ("Why Harbor Portal?", "Harbor Portal is the only site that joins berth and customs data."),
+    (
+        "Objectives and key results",
+        "Objective: Update the site content to be fresh and easy to navigate.\n\n"
+        "- Key result 1: Devise a research-backed information architecture\n"
+        "- Key result 2: Audit current content and retire pages nobody reads\n"
+        "- Key result 3: Publish a monthly digest of schedule changes",
+    ),
+    ("Audience", "- Port operators\n- Freight forwarders\n- Customs brokers"),
+    ("Research plan", "We will interview twelve users in the first month."),
+    ("Timeline", "The work runs in three phases over two quarters."),
+    ("Communications", "Announcements go out through the newsletter every second week."),
+    ("Team", "A product lead, a designer and two engineers do the work."),
+    ("Risks", "The main risk is that the schedule data arrives late."),
+]
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    corpus = tmp_path_factory.mktemp("deck")
+    (corpus / "harbor-portal-relaunch.md").write_text(
+        "# Harbor Portal Relaunch\n\n"
+        + "".join(f"## {title}\n\n{body}\n\n" for title, body in SLIDES[1:]),
+        encoding="utf-8",
+    )
+    (corpus / "shipping-glossary.md").write_text(
+        "# Shipping glossary\n\n## Berth\n\nA berth is the place in a port where a ship is "
+        "moored to load or unload.\n\n## Manifest\n\nA manifest lists the cargo a ship carries.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("deck-index"))
+    adv = Advisor(settings, embedder=embedder)
+    adv.index()
+    return adv
+
+
+def test_the_words_that_name_a_document_do_not_choose_its_passage(deck):
+    """Every slide holds the deck's title; the slides that also say "Harbor Portal" in their
+    text are not the answer to a question about its key results."""
+    view = deck.searcher.view()
+    doc = next(c.doc_id for c in view.chunks if "Key result 1" in c.text)
+    assert view.without_document_words("What are the Harbor Portal key results?", doc) == (
+        "What are the key results?"
+    )
+    question = "What are the key results for the Harbor Portal relaunch objective?"
+    # inside the deck, the question without its name ranks the key results slide first (by
+    # their best sentence the slides that say "Harbor Portal" come first)
+    vector = deck.embedder.embed([question])[0]
+    inside = deck.searcher._lead_document_ranking(view, question, view.dense_search(vector, 20))
+    best = max(inside, key=inside.__getitem__)
+    assert view.chunks[view.position[best]].section == "Objectives and key results"
+    answer = deck.invoke({"question": question})
+    assert "Devise a research-backed information architecture" in answer.answer, answer.answer
+    assert "Audit current content" in answer.answer, answer.answer

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from advisor import Advisor, Settings
-from advisor.answer.extractive import list_lines, repair
+from advisor.answer.extractive import is_label, list_lines, repair
 
 
 def test_repair_joins_words_split_at_a_line_break_and_keeps_real_hyphens() -> None:
@@ -18,6 +18,33 @@ def test_repair_joins_words_split_at_a_line_break_and_keeps_real_hyphens() -> No
     # the document writes the word with its hyphen elsewhere: it keeps it
     assert repair("a self-\nmanaged team", "Teams are self-managed.") == "a self-managed team"
     assert repair("Pre-\nSales") == "Pre- Sales"  # a capital after the break: not a split word
+
+
+def test_restructuredtext_references_and_roles_read_as_their_text() -> None:
+    # a PEP is plain text in reStructuredText: its link markup is not shown
+    text = (
+        "offer to serve by `notifying the Steering Council <Steering Council issue_>`_ of\n"
+        "their intent, see the `PEP repository`_ `on GitHub <https://github.com/python/peps>`__,\n"
+        "follow :pep:`12` and :rfc:`2822`, the :pep:`PEP template <12#suggested-sections>`."
+    )
+    assert repair(text) == (
+        "offer to serve by notifying the Steering Council of their intent, see the PEP "
+        "repository on GitHub, follow PEP 12 and RFC 2822, the PEP template."
+    )
+    # Markdown code spans and names that end in an underscore stay as written
+    assert repair("a ``.rst`` file, `code` and snake_case_ names") == (
+        "a ``.rst`` file, `code` and snake_case_ names"
+    )
+
+
+def test_a_caption_or_table_label_is_not_quoted_as_a_passage() -> None:
+    # what a PDF sets on a line of its own above a table or under a figure
+    assert is_label("Fixed Price Contract.") and is_label("Item No.")
+    assert is_label("Figure 3: Hiring Timeline")
+    # an answer of one word, a sentence, a capitalised phrase with a lower-case word: kept
+    assert not is_label("Yes.") and not is_label("Not extensively.")
+    assert not is_label("The PMP exam has 180 questions.")
+    assert not is_label("Period of Performance: Base Period of one year")
 
 
 def test_a_hard_wrapped_list_item_stays_one_item() -> None:

@@ -65,6 +65,8 @@ def _fetch_units(view: GenerationView, hits: list[Hit]) -> Pool:
         if meta["kind"] == "question":  # a hint: it ranks its passage, it is never quoted
             hints.setdefault(str(meta["chunk_id"]), []).append(row)
             continue
+        if meta["kind"] == "sentence" and is_label(text):
+            continue
         rows.append(row)
         hit = hits[rank[meta["chunk_id"]]]
         parent = int(meta.get("parent", -1))
@@ -77,6 +79,17 @@ def _fetch_units(view: GenerationView, hits: list[Hit]) -> Pool:
         cands.append(Candidate(rank[meta["chunk_id"]], hit.chunk, unit, int(meta["order"]), text))
     every = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
     return Pool(cands, every[rows], {cid: every[r] for cid, r in hints.items()})
+
+
+_LABEL_WORD = re.compile(r"[A-Z0-9][\w/&'’-]*[.:]?|[&/–-]")
+
+
+def is_label(text: str) -> bool:
+    """A paragraph of two to five capitalised words ("Fixed Price Contract.", "Item No."): a
+    caption, a table's label or a slide's fragment that a PDF set on a line of its own. It says
+    nothing by itself, so it is never quoted as a passage (a one-word answer, "Yes.", is kept)."""
+    words = text.split()
+    return 2 <= len(words) <= 5 and all(_LABEL_WORD.fullmatch(w) for w in words)
 
 
 def _overlaps(
@@ -229,6 +242,19 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
 
 
 _HYPHEN_BREAK = re.compile(r"(\w+)-[ \t]*\r?\n[ \t]*([a-z]\w*)")
+# reStructuredText inline markup in a plain-text file (PEPs, Python's docs): a hyperlink
+# reference ("`GitHub pull request`_", "`on GitHub <https://...>`__") and an interpreted role
+# (":ref:`topic-index`", ":pep:`PEP template <12>`") read as their text, as docutils renders
+# them; its two numbered roles with their prefix (":pep:`8`" is "PEP 8", ":rfc:`2822`" "RFC 2822")
+_REST_REFERENCE = re.compile(r"(?<![`\w])`([^`<\n]+?)\s*(?:<[^>`\n]*>)?`__?(?!\w)")
+_REST_ROLE = re.compile(r"(?<![\w`]):([a-z][\w.+-]*):`([^`<\n]+?)\s*(?:<[^>`\n]*>)?`")
+
+
+def _rest_role(m: re.Match[str]) -> str:
+    role, text = m.group(1), m.group(2)
+    if role in ("pep", "rfc") and text.isdigit():
+        return f"{role.upper()} {text}"
+    return text
 
 
 def repair(text: str, context: str = "") -> str:
@@ -241,6 +267,7 @@ def repair(text: str, context: str = "") -> str:
         left, right = m.group(1), m.group(2)
         return f"{left}-{right}" if f"{left}-{right}" in context else left + right
 
+    text = _REST_ROLE.sub(_rest_role, _REST_REFERENCE.sub(r"\1", text))
     return _SPACE.sub(" ", _HYPHEN_BREAK.sub(join, text)).strip()
 
 
@@ -563,9 +590,12 @@ def _score(
     question hints matches the question (a question is closest to a question)."""
     cands, vectors = pool.cands, pool.vectors
     query = retrieval.query
-    # the focus (question minus corpus-wide words) comes from the user's own words: a
-    # follow-up's new subject ("What about the salary?") must not drown in the context
-    texts = [query, view.without_common_words(retrieval.question or query)]
+    # the focus (question minus corpus-wide words and the words that name the lead document,
+    # the one retrieval put first) comes from the user's own words: a follow-up's new subject
+    # ("What about the salary?") must not drown in the context
+    lead = retrieval.hits[0].chunk.doc_id if retrieval.hits else ""
+    focus = view.without_common_words(retrieval.question or query)
+    texts = [query, view.without_document_words(focus, lead) if lead else focus]
     if retrieval.question and retrieval.question != query:
         texts.append(retrieval.question)  # a follow-up's own words weigh as much as the context
     q_vectors = embed(texts)
