@@ -104,8 +104,13 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
 
 
 def unit_embed_text(chunk: Chunk, text: str) -> str:
-    """A unit is embedded with its nearest heading: "Soft Skills: Communication"."""
-    heading = chunk.section.rsplit(" > ", 1)[-1] or chunk.title
+    """A unit is embedded with its nearest heading: "Soft Skills: Communication". A heading of
+    one word says little by itself ("Examples", "Example"): its parent's comes first,
+    "Use numbers to highlight your accomplishments > Examples: Wrote 25 news releases"."""
+    path = [p for p in chunk.section.split(" > ") if p]
+    heading = path[-1] if path else chunk.title
+    if len(path) >= 2 and len(heading.split()) == 1:
+        heading = f"{path[-2]} > {heading}"
     return f"{heading}: {record_values(text)}"
 
 

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from .load import LEAD_KEY, front_matter, heading_key
 from .types import Chunk, SourceDocument, Unit, is_record_text
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 MIN_SENTENCE_WORDS = 4
 _WORD = re.compile(r"\w")
 # sections of references, for readers rather than to quote ("Sources (as of 2026-11)", "ENDNOTES")

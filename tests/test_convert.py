@@ -217,6 +217,14 @@ def test_a_real_page_opening_with_a_keeps_its_first_word(real) -> None:
     assert text[text.rfind("\n", 0, at) + 1 :].startswith("A number")
 
 
+def test_a_symbol_font_bullet_starts_a_list_item(real) -> None:
+    # the TechFAR's box on DOD's results sets its bullets in Wingdings: private-use glyphs
+    text = real["techfar-handbook-v1.01"].text
+    assert "\n- A reduction in the average number of days" in text
+    assert "\n- A massive reduction in Help Desk tickets by 87%;" in text
+    assert not any("\ue000" <= ch <= "\uf8ff" for ch in text)
+
+
 def _zip(tmp_path: Path, name: str, members: dict[str, bytes]) -> Path:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

@@ -120,3 +120,28 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path, embedder) -> None:
     )
     with pytest.raises(CorpusError, match="No readable documents"):
         adv.index()
+
+
+def test_a_unit_is_embedded_with_its_heading_and_a_one_word_heading_with_its_parent() -> None:
+    from advisor.index import unit_embed_text
+    from advisor.types import Chunk
+
+    def chunk(section: str) -> Chunk:
+        return Chunk(
+            id="c",
+            doc_id="d",
+            title="Resume help",
+            section=section,
+            source="d.md",
+            start=0,
+            end=4,
+            text="text",
+        )
+
+    assert unit_embed_text(chunk("Skills > Soft Skills"), "Communication") == (
+        "Soft Skills: Communication"
+    )
+    assert unit_embed_text(chunk("Use numbers > Examples"), "Wrote 25 news releases") == (
+        "Use numbers > Examples: Wrote 25 news releases"
+    )
+    assert unit_embed_text(chunk(""), "Hello") == "Resume help: Hello"

@@ -22,8 +22,10 @@ from .blocks import Builder, Converted, Unreadable, clean_title, join_lines, voc
 _GLYPHS = "\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2219\u00b7\uf0b7\uf0a7\u2013*-"
 # (the glyphs go in a class of their own: "*-o" inside one class is the range * to o, which
 # took every line opening with "A " or "I " for a list item)
-_BULLET = re.compile(rf"^(?:[{re.escape(_GLYPHS)}]|o|\d{{1,2}}[.)])\s+")
-_BULLET_ONLY = re.compile(rf"^[{re.escape(_GLYPHS)}]$")
+# a symbol font's glyph (Wingdings' arrow or tick) comes out as a private-use code point
+_PRIVATE = "\ue000-\uf8ff"
+_BULLET = re.compile(rf"^(?:[{re.escape(_GLYPHS)}{_PRIVATE}]|o|\d{{1,2}}[.)])\s+")
+_BULLET_ONLY = re.compile(rf"^[{re.escape(_GLYPHS)}{_PRIVATE}]$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d*\s*$|\s\d{1,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;]['\"’”)\]]*$")
