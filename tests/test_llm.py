@@ -146,6 +146,16 @@ def test_the_notice_counts_each_reason(advisor: Advisor) -> None:
     )
 
 
+def test_a_source_label_copied_from_the_prompt_is_not_shown(advisor: Advisor) -> None:
+    hits = advisor.searcher.search(SALARY).hits
+    label = next(f"{h.chunk.title} > {h.chunk.section}" for h in hits if h.chunk.section)
+    llm = scripted(f"{label} Salaries average $120,000–$150,000 annually [1].")
+    answer = llm_advisor(advisor, llm).invoke({"question": SALARY})
+    assert label not in answer.answer, answer.answer
+    assert answer.answer.startswith("Salaries average $120,000"), answer.answer
+    assert answer.generator.startswith("llm:")
+
+
 def test_a_lead_in_waits_for_the_statement_it_introduces(advisor: Advisor) -> None:
     llm = scripted(
         "Here is what the guide says:\nSalaries average $120,000–$150,000 annually [1]. "

@@ -136,9 +136,12 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 4
 
 
+def source_heading(hit: Hit) -> str:
+    return hit.chunk.title + (f" > {hit.chunk.section}" if hit.chunk.section else "")
+
+
 def source_block(i: int, hit: Hit) -> str:
-    heading = hit.chunk.title + (f" > {hit.chunk.section}" if hit.chunk.section else "")
-    return f"[{i}] {heading}\n{hit.chunk.text}"
+    return f"[{i}] {source_heading(hit)}\n{hit.chunk.text}"
 
 
 def fit_passages(
@@ -499,9 +502,17 @@ class LLMGenerator:
             text = _MARKER.sub(lambda m: f" [{numbers[int(m.group(1))]}]", text).strip()
             return Answer(answer=text, citations=new)
 
+        # a small model copies a source's label from the prompt ("Guide > Conclusion"): it is
+        # the prompt's, not a statement, and never reaches the user
+        labels = sorted({source_heading(h) for h in hits if h.chunk.section}, key=len, reverse=True)
         shown_any = False
         try:
             for sentence in sentences_of(self._tokens(messages)):
+                for label in labels:
+                    sentence = sentence.replace(label, " ")
+                if not re.search(r"\w", _MARKER.sub("", sentence)):
+                    continue
+                sentence = re.sub(r"[ \t]{2,}", " ", sentence).strip()
                 if _DONT_KNOW.search(sentence) and outcome.shown == 0:
                     outcome.model_declined = True
                     continue
