@@ -23,7 +23,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from .config import Settings
 from .embed import Embedder
 from .errors import ConfigError, UploadError
 from .load import LOADERS, Unreadable, front_matter, load_file
+from .retrieve import spelled_out
 from .types import Answer, Citation, SourceDocument
 
 Status = Literal["met", "partly", "missing"]
@@ -189,16 +190,6 @@ def name_pattern(name: str) -> re.Pattern[str]:
     body = r"[\s\-–]+".join(parts)
     flags = 0 if name.isupper() or any(is_acronym(w) and w.isupper() for w in words[:1]) else re.I
     return re.compile(rf"(?<!\w){body}(?-i:(?![a-z0-9_]))", flags)
-
-
-def spelled_out(name: str) -> re.Pattern[str] | None:
-    """An acronym's words, capitalised, as a CV may write them without it: "Amazon Web
-    Services" for AWS, "Project Management Professional" for PMP (small words between them
-    allowed: "Bureau of Labor Statistics")."""
-    if not re.fullmatch(r"[A-Z]{3,6}", name):
-        return None
-    words = r"\s+(?:(?:of|and|for|the|&)\s+)?".join(rf"{c}[a-z]+" for c in name)
-    return re.compile(rf"(?<!\w){words}(?!\w)")
 
 
 def _names(label: str, aliases: dict[str, set[str]]) -> list[str]:
@@ -559,16 +550,20 @@ class CvChecker:
             items, vectors, rare = self.items, self.item_vectors, self._rare_acronyms
             names = self.name_vectors
         # meaning needs a sentence: not a heading, a name or a date
-        wordy = [k for k, s in enumerate(sentences) if len(_PHRASE_WORD.findall(s.text)) >= 5]
+        wordy = [
+            k for k, s in enumerate(sentences) if len(_PHRASE_WORD.findall(_done(s.text))) >= 5
+        ]
         sims = np.full((len(items), len(sentences)), -1.0, dtype=np.float32)
         if wordy:
-            texts = [self._for_meaning(sentences[k].text) for k in wordy]
+            texts = [self._for_meaning(_done(sentences[k].text)) for k in wordy]
             by_text = vectors @ self._embed_private(texts).T
             for row, (i, _) in enumerate(self.item_texts):
                 sims[i, wordy] = np.maximum(sims[i, wordy], by_text[row])
         phrases = [
             (j, self._for_meaning(p))
-            for j, p in cv_phrases([sentences[k] for k in wordy])
+            for j, p in cv_phrases(
+                [replace(sentences[k], text=_done(sentences[k].text)) for k in wordy]
+            )
             if self._for_meaning(p) == p  # "manage AI projects" says only the domain
         ]
         phrase_sims = names @ self._embed_private([p for _, p in phrases]).T
@@ -636,7 +631,12 @@ class CvChecker:
     ) -> tuple[Status, int | None, str]:
         hedged: int | None = None
         for k, s in enumerate(sentences):  # by name or alias: the CV says it
-            found = [m for p in item.patterns for m in p.finditer(s.text)]
+            found = [
+                m
+                for p in item.patterns
+                for m in p.finditer(s.text)
+                if not _intended(s.text, m.start())  # a plan is not evidence
+            ]
             if any(not _hedged(s.text, m.start(), m.end()) for m in found):
                 return "met", k, "name"
             if found and hedged is None:
@@ -649,7 +649,7 @@ class CvChecker:
             return "met", j, f"meaning {score:.2f}"
         stems, explained = _stems(item.label), _stems(item.description)
         for k, s in enumerate(sentences):
-            words = _stems(s.text)
+            words = _stems(_done(s.text))
             if stems and stems <= words:  # "managed clinical risk": risk management
                 return "partly", k, "words"
             shared = len(explained & words)  # the guide's own explanation, mostly
@@ -658,8 +658,9 @@ class CvChecker:
         if rare:
             spelled = [p for w in rare if (p := spelled_out(w)) is not None]
             for k, s in enumerate(sentences):
-                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s.text) for w in rare) or any(
-                    p.search(s.text) for p in spelled
+                done = _done(s.text)
+                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", done) for w in rare) or any(
+                    p.search(done) for p in spelled
                 ):
                     return "partly", k, "name"
         if score >= self.settings.profile_partly:
@@ -687,6 +688,29 @@ _HEDGE = re.compile(
     re.I,
 )
 _SEGMENT_END = re.compile(r"[,;|•·\n]|\s-\s|\.\s")
+# what the person means to do, not what they did: "Seeking a role applying machine learning",
+# "I plan to start the PMP", "Would like to learn: Jira"
+_INTENT = re.compile(
+    r"\b(?:seek(?:ing|s)?|looking (?:to|for)|(?:plan|plans|planning|intend|intends|intending|"
+    r"hope|hopes|hoping|aim|aims|aiming|want|wants|wanting|wish|aspire|aspiring|keen|eager|"
+    r"would like|'d like) to|interested in|objective|goal)\b",
+    re.I,
+)
+
+
+def _done(text: str) -> str:
+    """The part of a CV sentence before any intention in it: what the person did or has ("I
+    have been pulled into forecasting projects, and I now want to move into AI": the first
+    half)."""
+    m = _INTENT.search(text)
+    return text if m is None else text[: m.start()]
+
+
+def _intended(text: str, start: int) -> bool:
+    """Is the name at text[start:] something the sentence says the person means to do, or
+    wants to learn, rather than something they have ("Seeking a role on a team applying
+    machine learning")? An intention before the name in its sentence says so."""
+    return bool(_INTENT.search(text, 0, start))
 
 
 def _hedged(text: str, start: int, end: int) -> bool:
@@ -694,7 +718,7 @@ def _hedged(text: str, start: int, end: int) -> bool:
     Scrum": Scrum is, Jira is not)? Parentheses right after the name belong to it."""
     left = max((m.end() for m in _SEGMENT_END.finditer(text, 0, start)), default=0)
     right = next((m.start() for m in _SEGMENT_END.finditer(text, end)), len(text))
-    if (close := text.find(")", end)) != -1 and "(" in text[end:close + 1]:
+    if (close := text.find(")", end)) != -1 and "(" in text[end : close + 1]:
         right = max(right, close + 1)
     segment = text[left:start] + " " * (end - start) + text[end:right]  # the name is no hedge
     return bool(_HEDGE.search(segment))
