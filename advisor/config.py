@@ -160,6 +160,14 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         1.0, description="Weight of the BM25 ranking against the dense one (1.0) in the fusion."
     )
+    identifier_weight: float = Field(
+        3.0,
+        description="Weight of the passages that hold a code or number of the question that "
+        "few passages hold ('series 7400', 'GS-2210'): embeddings do not read codes.",
+    )
+    identifier_max_chunks: int = Field(
+        3, description="A code of the question held by more passages than this names none."
+    )
     relevance_floor: float = Field(
         0.25, description="Best chunk cosine below which the corpus is taken to hold no answer."
     )

@@ -49,6 +49,20 @@ def is_acronym(word: str) -> bool:
     return sum(ch.isupper() for ch in word) >= 2
 
 
+def spelled_out(name: str, capitals: bool = False) -> re.Pattern[str] | None:
+    """An acronym's words, capitalised, as a text may write them without it: "Amazon Web
+    Services" for AWS, "Project Management Professional" for PMP (small words between them
+    allowed: "Bureau of Labor Statistics"); with `capitals`, in capitals too ("OBJECTIVES & KEY
+    RESULTS" for OKRs, on a slide)."""
+    name = name[:-1] if re.fullmatch(r"[A-Z]{3,6}s", name) else name  # a plural: OKRs
+    if not re.fullmatch(r"[A-Z]{3,6}", name):
+        return None
+    words = r"\s+(?:(?:of|and|for|the|&)\s+)?".join(
+        (rf"{c}(?:[a-z]+|[A-Z]+)" if capitals else rf"{c}[a-z]+") for c in name
+    )
+    return re.compile(rf"(?<!\w){words}(?!\w)")
+
+
 def _stopwords() -> list[str]:
     """NLTK's English list (as bm25s ships it) plus words that only make a question polite."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
@@ -116,7 +130,18 @@ class LexicalIndex:
         words = [w for w in _NAME.findall(text) if w not in starts]
         # two-letter acronyms (PM, UX, US) are too ambiguous to decide anything on
         names = [w for w in words if len(w.rstrip("s")) > 2]
-        return [name for name in names if self._unknown(name, self.hint_names)]
+        return [
+            name
+            for name in names
+            if self._unknown(name, self.hint_names) and not self._written_out(name)
+        ]
+
+    def _written_out(self, name: str) -> bool:
+        """Is the acronym `name` written out in some chunk ("Objectives & Key Results" for
+        OKRs)? Then the corpus knows what it names, without the letters."""
+        if (pattern := spelled_out(name, capitals=True)) is None:
+            return False
+        return any(pattern.search(c.text) for c in self.chunks)
 
     def unknown_role(self, text: str) -> list[str]:
         """The job in "become a licensed electrician" when no chunk mentions it: a question
@@ -466,6 +491,34 @@ class Searcher:
                 best_hint = max(best_hint, sim)
         return best, best_hint
 
+    def _identified(self, view: GenerationView, q_tokens: list[str]) -> dict[str, float]:
+        """The passages holding a code or number of the question that only a few passages hold
+        ("series 7400", "GS-2210", "line item 0001"), by how many such codes they hold. A code
+        means nothing to the embedding model, and BM25 alone weighs it like any other word."""
+        lexical = view.lexical
+        codes = {
+            t
+            for t in q_tokens
+            if any(ch.isdigit() for ch in t)
+            and 0 < lexical.df.get(t, 0) <= self.settings.identifier_max_chunks
+        }
+        held: dict[str, float] = {}
+        for code in codes:
+            for i in np.flatnonzero(lexical.containing(code)):
+                cid = view.chunks[i].id
+                held[cid] = held.get(cid, 0.0) + 1.0
+        return held
+
+    def _clear(self, view: GenerationView, cid: str, sim: float, query: str) -> bool:
+        """Does the dense match `cid` count? A table row shares many words with many questions
+        (its column names, its numbers): it counts only when it matches clearly or the question
+        names it."""
+        return (
+            cid not in view.record_ids
+            or sim >= self.settings.record_relevance
+            or view.names_row(view.chunks[view.position[cid]].text, query)
+        )
+
     def _lead_document_ranking(
         self, view: GenerationView, query: str, dense: dict[str, float]
     ) -> dict[str, float]:
@@ -473,7 +526,10 @@ class Searcher:
         sentence against the question without the words that name that document: "What are
         the key results for the TechFar Hub v3 objective" is "What are the key results for the
         objective" inside that deck. Empty when the question names nothing of it."""
-        top = max(dense, key=dense.__getitem__, default=None)
+        # a table row is the lead only when it is clearly close or named (as for relevance):
+        # near-identical rows are the nearest neighbours of many questions they do not answer
+        clear = [cid for cid in dense if self._clear(view, cid, dense[cid], query)]
+        top = max(clear, key=dense.__getitem__, default=None)
         if top is None or top not in view.position:
             return {}
         lead = view.chunks[view.position[top]]
@@ -501,10 +557,10 @@ class Searcher:
             lead_ranking = self._lead_document_ranking(view, query, dense)
             rankings.append((lead_ranking, s.lead_document_weight))
         q_tokens = view.lexical.tokenize([query])[0]
-        lexical = {
-            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)
-        }
+        lexical = {view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)}
 
+        if s.identifier_weight > 0 and (named := self._identified(view, q_tokens)):
+            rankings.append((named, s.identifier_weight))
         fused: dict[str, float] = {}
         for ranking, weight in [*rankings, (lexical, s.lexical_weight)]:
             for rank, cid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
@@ -520,18 +576,9 @@ class Searcher:
             )
             for cid in top
         ]
-        # a table row shares many words with many questions (its column names, its numbers):
         # rows count toward relevance only when they match clearly or the question names them
-        rows = view.record_ids
         best = max(
-            (
-                sim
-                for cid, sim in dense.items()
-                if cid not in rows
-                or sim >= s.record_relevance
-                or view.names_row(view.chunks[view.position[cid]].text, query)
-            ),
-            default=0.0,
+            (sim for cid, sim in dense.items() if self._clear(view, cid, sim, query)), default=0.0
         )
         unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
         # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something

@@ -194,7 +194,7 @@ SLIDES = [
     ),
     ("Why Harbor Portal?", "Harbor Portal is the only site that joins berth and customs data."),
     (
-        "Objectives and key results",
+        "Objectives and Key Results",
         "Objective: Update the site content to be fresh and easy to navigate.\n\n"
         "- Key result 1: Devise a research-backed information architecture\n"
         "- Key result 2: Audit current content and retire pages nobody reads\n"
@@ -242,7 +242,98 @@ def test_the_words_that_name_a_document_do_not_choose_its_passage(deck):
     vector = deck.embedder.embed([question])[0]
     inside = deck.searcher._lead_document_ranking(view, question, view.dense_search(vector, 20))
     best = max(inside, key=inside.__getitem__)
-    assert view.chunks[view.position[best]].section == "Objectives and key results"
+    assert view.chunks[view.position[best]].section == "Objectives and Key Results"
     answer = deck.invoke({"question": question})
     assert "Devise a research-backed information architecture" in answer.answer, answer.answer
     assert "Audit current content" in answer.answer, answer.answer
+
+
+def test_an_acronym_the_documents_write_out_is_known(deck):
+    """No slide says "OKRs", but one is headed "Objectives and Key Results": the question is
+    about the deck, not about something it lacks (an acronym no document has declines)."""
+    lexical = deck.searcher.view().lexical
+    assert lexical.unknown_names("What are the Harbor Portal OKRs?") == []
+    assert lexical.unknown_names("What are the Harbor Portal KPIs?") == ["KPIs"]
+    answer = deck.invoke({"question": "What is key result 2 of the Harbor Portal OKRs?"})
+    assert not answer.declined and "Audit current content" in answer.answer, answer.answer
+
+
+WORK = [
+    "the repair of farm machinery",
+    "the care of public parks",
+    "the printing of forms",
+    "the packing of goods for storage",
+    "the upkeep of roads",
+    "the cleaning of buildings",
+    "the preparation and serving of food",
+    "the laundering of linen",
+    "the fitting of pipes",
+    "the wiring of offices",
+    "the painting of bridges",
+    "the repair of engines",
+    "the handling of mail",
+    "the driving of trucks",
+    "the running of boilers",
+    "the baking of bread",
+    "the guarding of premises",
+    "the sorting of records",
+    "the care of animals",
+    "the testing of water",
+]
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    corpus = tmp_path_factory.mktemp("series")
+    (corpus / "job-series.md").write_text(
+        "# Job series\n\n"
+        + "".join(
+            f"## {4000 + 100 * i} – Trade group {i}\n\nOccupations involved in {work}.\n\n"
+            for i, work in enumerate(WORK)
+        ),
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("series-index"))
+    adv = Advisor(settings, embedder=embedder)
+    adv.index()
+    return adv
+
+
+def test_a_code_in_the_question_finds_the_passage_that_holds_it(series):
+    """Twenty sibling entries alike but for their code and their work: the code means nothing to
+    the embedding model, so the passage that holds the code asked about is ranked by it."""
+    question = "What kind of work falls under series 4600?"  # the food one
+    retrieval = series.retrieve(question)
+    assert "4600" in retrieval.hits[0].chunk.section, [h.chunk.section for h in retrieval.hits]
+    answer = series.invoke({"question": question})
+    assert "preparation and serving of food" in answer.answer, answer.answer
+
+
+@pytest.fixture(scope="module")
+def handbook(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    corpus = tmp_path_factory.mktemp("handbook")
+    (corpus / "contracts-handbook.md").write_text(
+        "# Contracts handbook\n\n## Pricing\n\n"
+        "Question – Must agencies only use fixed-price contracts for agile software work? "
+        "Answer – The pricing structure is chosen as it is for any other purchase. "
+        "Incentive fees can reward a team that ships early. The contracting officer records "
+        "the reasons in the file. Options let the buyer extend a good team's work. A review "
+        "each quarter checks that the work still meets the need.\n\n"
+        "## Length\n\nA contract for agile work should run no longer than five years in total.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(  # no passage quoted whole: the units are chosen one by one
+        corpus_dir=corpus,
+        index_dir=tmp_path_factory.mktemp("handbook-index"),
+        whole_passage_chars=0,
+    )
+    adv = Advisor(settings, embedder=embedder)
+    adv.index()
+    return adv
+
+
+def test_a_question_quoted_from_a_document_comes_with_its_reply(handbook):
+    answer = handbook.invoke(
+        {"question": "Must agencies only use fixed-price contracts for agile?"}
+    )
+    assert "chosen as it is for any other purchase" in answer.answer, answer.answer

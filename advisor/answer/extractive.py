@@ -238,7 +238,24 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
             continue
         seen_text.add(norm)
         final.append(c)
-    return final
+    return _with_replies(final, by_key)
+
+
+def _with_replies(
+    chosen: list[Candidate], by_key: dict[tuple[str, int], Candidate]
+) -> list[Candidate]:
+    """A question quoted from a document ("Question – Must agencies only use fixed-price
+    contracts?") is not an answer: the unit after it in its passage, its reply, follows it."""
+    keys = {_key(c) for c in chosen}
+    out: list[Candidate] = []
+    for c in chosen:
+        out.append(c)
+        reply = by_key.get((c.chunk.id, c.order + 1))
+        asks = c.unit.kind == "sentence" and clean(c.text).endswith("?")
+        if asks and reply is not None and _key(reply) not in keys:
+            keys.add(_key(reply))
+            out.append(reply)
+    return out
 
 
 _HYPHEN_BREAK = re.compile(r"(\w+)-[ \t]*\r?\n[ \t]*([a-z]\w*)")
