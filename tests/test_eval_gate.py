@@ -45,8 +45,9 @@ FOCUS_GATES = {
     "holdout8": (0.97, 0.34, 85),
     "real-formats": (0.87, 0.66, 110),
     "real-formats-holdout": (0.70, 0.70, 105),
-    "real-formats-holdout2": (0.84, 0.57, 86),
+    "real-formats-holdout2": (0.875, 0.57, 86),
     "real-formats-holdout3": (0.78, 0.65, 118),
+    "real-formats-holdout4": (0.76, 0.62, 90),
 }
 MAX_FRAGMENT_SHARE = 0.02
 
