@@ -108,9 +108,7 @@ class Settings(BaseSettings):
     embeddings_base_url: str | None = Field(
         None, description="Base URL of the Ollama or OpenAI-compatible embeddings endpoint."
     )
-    embeddings_api_key: str | None = Field(
-        None, description="API key for the embeddings endpoint."
-    )
+    embeddings_api_key: str | None = Field(None, description="API key for the embeddings endpoint.")
     embedding_model: str = Field(
         "all-MiniLM-L6-v2", description="Name recorded in the index for the embedding model."
     )
@@ -164,6 +162,11 @@ class Settings(BaseSettings):
         3.0,
         description="Weight of the passages that hold a code or number of the question that "
         "few passages hold ('series 7400', 'GS-2210'): embeddings do not read codes.",
+    )
+    unit_code_weight: float = Field(
+        0.25,
+        description="Added to the score of a unit whose passage holds a code the question "
+        "names (see identifier_max_chunks).",
     )
     identifier_max_chunks: int = Field(
         3, description="A code of the question held by more passages than this names none."

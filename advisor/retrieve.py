@@ -173,6 +173,13 @@ class LexicalIndex:
             self._holding[token] = found
         return found
 
+    def codes(self, tokens: list[str], most: int) -> set[str]:
+        """The tokens with a digit ("7400", "2210", "0001") that at most `most` chunks hold:
+        codes that name a passage."""
+        return {
+            t for t in tokens if any(ch.isdigit() for ch in t) and 0 < self.df.get(t, 0) <= most
+        }
+
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
 
@@ -496,14 +503,8 @@ class Searcher:
         ("series 7400", "GS-2210", "line item 0001"), by how many such codes they hold. A code
         means nothing to the embedding model, and BM25 alone weighs it like any other word."""
         lexical = view.lexical
-        codes = {
-            t
-            for t in q_tokens
-            if any(ch.isdigit() for ch in t)
-            and 0 < lexical.df.get(t, 0) <= self.settings.identifier_max_chunks
-        }
         held: dict[str, float] = {}
-        for code in codes:
+        for code in lexical.codes(q_tokens, self.settings.identifier_max_chunks):
             for i in np.flatnonzero(lexical.containing(code)):
                 cid = view.chunks[i].id
                 held[cid] = held.get(cid, 0.0) + 1.0

@@ -156,6 +156,42 @@ def test_a_source_label_copied_from_the_prompt_is_not_shown(advisor: Advisor) ->
     assert answer.generator.startswith("llm:")
 
 
+def test_a_heading_the_model_writes_is_not_shown(advisor: Advisor) -> None:
+    """SmolLM2 writes numbered Markdown headings, often a source's section copied from the
+    prompt; split at "2." they became a heading shown as a piece of its own."""
+    hits = advisor.searcher.search(SALARY).hits
+    section = hits[0].chunk.section.rsplit(" > ", 1)[-1]
+    llm = scripted(
+        f"### 2. {section} [1]\n"
+        "Salaries average $120,000–$150,000 annually [1].\n  ## Pay\nThat is the range [1]."
+    )
+    parts = list(llm_advisor(advisor, llm).stream({"question": SALARY}))
+    shown = [p.answer for p in parts if p.answer.strip()]
+    assert shown and all("#" not in p and section not in p for p in shown), (section, shown)
+    assert shown[0].startswith("Salaries average $120,000"), shown
+
+
+def test_without_headings_keeps_the_rest_as_it_streams() -> None:
+    from advisor.answer.llm import without_headings
+
+    pieces = [
+        "Intro line",
+        " goes on.\n",
+        "#",
+        "## Head",
+        "ing\n",
+        "  next",
+        " line # not a heading",
+    ]
+    assert list(without_headings(iter(pieces))) == [
+        "Intro line",
+        " goes on.\n",
+        "\n",
+        "  next",
+        " line # not a heading",
+    ]
+
+
 def test_a_lead_in_waits_for_the_statement_it_introduces(advisor: Advisor) -> None:
     llm = scripted(
         "Here is what the guide says:\nSalaries average $120,000–$150,000 annually [1]. "

@@ -150,20 +150,7 @@ def assert_invariants(
         assert total.notice and str(len(total.removed)) in total.notice
 
 
-# The third question makes SmolLM2 write step headings ("### 3. Build ..."): the answer shown
-# is verified, but a streamed piece can be a heading alone. A known gap, kept visible.
-STREAMED = [
-    *QUESTIONS[:2],
-    pytest.param(
-        QUESTIONS[2],
-        marks=pytest.mark.xfail(
-            reason="a streamed piece can be a model-written heading alone", strict=False
-        ),
-    ),
-]
-
-
-@pytest.mark.parametrize("question", STREAMED)
+@pytest.mark.parametrize("question", QUESTIONS)
 def test_real_answers_are_verified_or_extractive_with_a_notice(
     real: Advisor, advisor: Advisor, judge: GroundingJudge, question: str
 ) -> None:
@@ -171,7 +158,8 @@ def test_real_answers_are_verified_or_extractive_with_a_notice(
     assert_invariants(total, advisor, judge, question)
     assert parts[0].generator == total.generator  # the first chunk already says who answers
     if not total.fell_back:  # each streamed piece holds a statement: no lead-in shown alone
-        assert all(is_claim(p.answer) for p in parts if p.answer.strip())
+        alone = [p.answer for p in parts if p.answer.strip() and not is_claim(p.answer)]
+        assert not alone, (alone, total.answer)
 
 
 def test_the_server_streams_token_by_token(real: Advisor) -> None:

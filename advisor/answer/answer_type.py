@@ -34,9 +34,9 @@ _COUNTED = re.compile(
     r"average|typical)\s+)?number of)\s+((?:[\w'-]+\s+){0,4}[\w'-]+)",
     re.I,
 )
-# a share of something: "how much of my week", "what percentage of the fee"
+# a share of something: "how much of my week", "what (exact) percentage of the fee"
 _SHARE = re.compile(
-    r"\b(?:how much of|what (?:percentage|share|proportion|fraction|portion) of)\s+"
+    r"\b(?:how much of|what (?:\w+\s+)?(?:percentage|share|proportion|fraction|portion) of)\s+"
     r"((?:[\w'-]+\s+){0,2}[\w'-]+)",
     re.I,
 )

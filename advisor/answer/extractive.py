@@ -621,6 +621,14 @@ def _score(
     cos = vectors @ q_full + 0.5 * (vectors @ q_vectors[1])
     lead = retrieval.hits[0].chunk.doc_id if retrieval.hits else ""
     overlaps = _overlaps(view, q_tokens, [c.text for c in cands], lead)
+    # a code the question names ("series 7400", "GS-2210") names the passages that hold it, in
+    # their text or their heading: the embedding model reads codes as any other number
+    codes = view.lexical.codes(q_tokens, settings.identifier_max_chunks)
+    coded: set[str] = set()
+    if codes:
+        chunks = {c.chunk.id: c.chunk for c in cands}
+        held = view.lexical.tokenize([f"{ch.section}\n{ch.text}" for ch in chunks.values()])
+        coded = {cid for cid, tokens in zip(chunks, held, strict=True) if codes & set(tokens)}
     hinted = {cid: float(np.max(h @ q_full)) for cid, h in pool.hints.items()}
     for cand, sim, vector, overlap in zip(cands, cos, vectors, overlaps, strict=True):
         summary = _is_summary(cand.chunk, view)
@@ -635,6 +643,7 @@ def _score(
             + settings.unit_rank_weight * rank
             - settings.unit_summary_penalty * summary
             + settings.hint_weight * hint
+            + settings.unit_code_weight * (cand.chunk.id in coded)
         )
 
 

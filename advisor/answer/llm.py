@@ -183,6 +183,35 @@ def build_messages(question: str, hits: list[Hit], history: list[tuple[str, str]
     return messages
 
 
+def without_headings(stream: Iterator[str]) -> Iterator[str]:
+    """The model's text without the Markdown headings it writes ("### 2. Building a Strong
+    Educational Foundation", often a source's section copied from the prompt): a heading
+    states nothing a source can back, and shown alone it reads as an answer cut short. Decided
+    at each line's first character, so the rest streams as it comes."""
+    line_start, dropping, indent = True, False, ""
+    for piece in stream:
+        out: list[str] = []
+        for ch in piece:
+            if dropping:
+                if ch == "\n":
+                    dropping, line_start = False, True
+                    out.append(ch)
+                continue
+            if line_start:
+                if ch in " \t":
+                    indent += ch
+                    continue
+                if ch == "#":
+                    dropping, indent = True, ""
+                    continue
+                out.append(indent)
+                indent, line_start = "", False
+            out.append(ch)
+            line_start = ch == "\n"
+        if text := "".join(out):
+            yield text
+
+
 def sentences_of(stream: Iterator[str]) -> Iterator[str]:
     """Complete sentences (with their trailing [n] markers) as the text streams in."""
     buffer = ""
@@ -507,7 +536,7 @@ class LLMGenerator:
         labels = sorted({source_heading(h) for h in hits if h.chunk.section}, key=len, reverse=True)
         shown_any = False
         try:
-            for sentence in sentences_of(self._tokens(messages)):
+            for sentence in sentences_of(without_headings(self._tokens(messages))):
                 for label in labels:
                     sentence = sentence.replace(label, " ")
                 if not re.search(r"\w", _MARKER.sub("", sentence)):
