@@ -24,7 +24,7 @@ from .convert.blocks import clean_title, unreadable_reason, words_title
 from .errors import CorpusError
 from .types import SourceDocument
 
-LOADER_VERSION = "9"
+LOADER_VERSION = "10"
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
 PAGE_MARKER = re.compile(r"^-{2,} Page (\d+) -{2,}[ \t]*$", re.M)
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
@@ -126,6 +126,9 @@ _HEADER_FIELD = re.compile(r"^([A-Z][\w-]{1,30}):[ \t]+(.+)$", re.M)
 _SETEXT = re.compile(r"^(\S[^\n]{2,120})\n(?:={3,}|-{3,})[ \t]*$", re.M)
 
 
+_CONTENTS = re.compile(r"\s*[-–—:|]?\s*\b(?:table of )?contents$", re.I)
+
+
 def _first_heading(text: str, start: int) -> str | None:
     """The first heading (ATX or underlined) that reads as a title, not a placeholder."""
     found = sorted(
@@ -134,6 +137,9 @@ def _first_heading(text: str, start: int) -> str | None:
     )
     for _, heading in found[:8]:
         heading = heading.strip().strip("*_").strip()
+        # a contents page's heading names the document at most ("TechFAR Handbook Table of
+        # Contents" is the TechFAR Handbook)
+        heading = _CONTENTS.sub("", heading).strip()
         if len(re.sub(r"\[[^\]]*\]", " ", heading).split()) < 2:
             continue  # a template placeholder ("[Agency/State]")
         if clean_title(heading):

@@ -95,6 +95,7 @@ class LexicalIndex:
         self._stem = _stemmer()
         self.n = len(chunks)
         self._holding: dict[str, Any] = {}  # token -> which chunks hold it (see `containing`)
+        self._written: dict[str, bool] = {}  # acronym -> written out in some chunk
         if saved is not None:
             self.bm25, self.df, self.hint_names = saved.bm25, saved.df, saved.hint_names
             return
@@ -139,9 +140,12 @@ class LexicalIndex:
     def _written_out(self, name: str) -> bool:
         """Is the acronym `name` written out in some chunk ("Objectives & Key Results" for
         OKRs)? Then the corpus knows what it names, without the letters."""
-        if (pattern := spelled_out(name, capitals=True)) is None:
-            return False
-        return any(pattern.search(c.text) for c in self.chunks)
+        if name not in self._written:  # kept per name: a regex over every chunk
+            pattern = spelled_out(name, capitals=True)
+            self._written[name] = pattern is not None and any(
+                pattern.search(c.text) for c in self.chunks
+            )
+        return self._written[name]
 
     def unknown_role(self, text: str) -> list[str]:
         """The job in "become a licensed electrician" when no chunk mentions it: a question

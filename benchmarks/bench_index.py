@@ -1,8 +1,9 @@
 """Index build: chunks per second of a full build, against the raw embedding floor and a plain
 LangChain baseline, plus re-indexing an unchanged corpus as a share of a build.
 
-For each corpus (the shipped `corpus/`, and a larger one: `corpus/` plus ../shared/external-docs
-copied to a temp folder), every round measures, with the model already loaded and warm:
+For each corpus (the shipped `corpus/`, a larger one: `corpus/` plus ../shared/external-docs
+copied to a temp folder, and the real PDF, DOCX, PPTX, HTML and XLSX files of
+../shared/real-formats in place), every round measures, with the model already loaded and warm:
 
 - ours: `build_index` into an empty index folder (load -> split -> embed chunks and units -> store);
 - floor (chunks): `SentenceTransformer.encode` of the same chunk embed-texts, same model, same
@@ -20,7 +21,7 @@ process's CPU time (which other processes on a shared machine disturb less).
 It also times the build's non-embedding stages alone (load + split; the Chroma writes of
 `_add_chunks`, replaying the vectors) so the overhead over the floor can be attributed.
 
-    python benchmarks/bench_index.py [--rounds-small 3] [--rounds-large 3]
+    python benchmarks/bench_index.py [--rounds-small 3] [--rounds-large 3] [--rounds-real 1]
 """
 
 from __future__ import annotations
@@ -294,6 +295,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds-small", type=int, default=3)
     parser.add_argument("--rounds-large", type=int, default=3)
+    parser.add_argument(
+        "--rounds-real", type=int, default=1, help="../shared/real-formats, when it is there"
+    )
     args = parser.parse_args()
 
     import torch
@@ -332,7 +336,20 @@ def main() -> int:
                 hf,
                 large_probe.index_dir,
             )
-    emit("index", {"small": small, "large": large})
+        # documents as users have them (PDF reports and slides, DOCX, PPTX, HTML, XLSX): their
+        # conversion is in load+split, which is timed alone
+        real_dir = REPO.parent / "shared" / "real-formats"
+        real = None
+        if args.rounds_real > 0 and real_dir.is_dir():
+            real = one_corpus(
+                "real formats (../shared/real-formats)",
+                lambda index_dir: Settings(corpus_dir=real_dir, index_dir=index_dir),
+                args.rounds_real,
+                embedder,
+                hf,
+                None,
+            )
+    emit("index", {"small": small, "large": large, "real": real})
     return 0
 
 

@@ -131,7 +131,7 @@ def index_section(r: dict[str, Any]) -> list[str]:
         "build / baseline | re-index unchanged |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    corpora = [r[key] for key in ("small", "large") if r.get(key)]
+    corpora = [r[key] for key in ("small", "large", "real") if r.get(key)]
     for c in corpora:
         out.append(
             f"| {c['corpus']}, {c['kib']:.0f} KiB, {c['rounds']} round(s) | {c['chunks']} "

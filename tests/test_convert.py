@@ -38,6 +38,8 @@ def test_every_real_format_loads_with_a_real_title(real) -> None:
         "What should I include in my federal resume?"
     )  # the page's own title, without the site name
     assert real["pep-0001-purpose-and-guidelines"].title == "PEP Purpose and Guidelines"
+    # no metadata title: its first heading, "TechFAR Handbook Table of Contents", names it
+    assert real["techfar-handbook-v1.01"].title == "TechFAR Handbook"
     assert {d.format for d in real.values()} >= {"PDF", "Word", "PowerPoint", "HTML", "Excel"}
 
 
@@ -134,6 +136,15 @@ def test_a_hard_wrapped_sentence_is_one_unit(real, embedder) -> None:
 
 
 # ----------------------------------------------------------------- made here
+
+
+def test_a_contents_heading_is_not_a_title() -> None:
+    from advisor.load import _first_heading
+
+    assert _first_heading("# Table of Contents\n\n# Field Guide to Hiring\n", 0) == (
+        "Field Guide to Hiring"
+    )
+    assert _first_heading("# Field Guide — Contents\n", 0) == "Field Guide"
 
 
 def test_titles_are_never_urls_doubled_or_placeholders() -> None:

@@ -47,7 +47,7 @@ FOCUS_GATES = {
     "real-formats-holdout": (0.70, 0.70, 105),
     "real-formats-holdout2": (0.875, 0.57, 86),
     "real-formats-holdout3": (0.78, 0.65, 118),
-    "real-formats-holdout4": (0.76, 0.62, 90),
+    "real-formats-holdout4": (0.76, 0.62, 95),
 }
 MAX_FRAGMENT_SHARE = 0.02
 

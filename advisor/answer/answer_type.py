@@ -43,7 +43,8 @@ _SHARE = re.compile(
 # an amount of money: "how much does it cost", "what is the dollar amount", "the fee"
 _MONEY_QUESTION = re.compile(
     r"\bhow much\b[^?.]*\b(?:cost|costs|charge|charged|pay|paid|earn|earns|make|money)\b|"
-    r"\bdollar (?:amount|value|figure|limit|threshold)\b|\bhow many dollars\b|"
+    r"\b(?:dollar|hourly|daily) (?:amount|value|figure|limit|threshold|rate|wage|pay)\b|"
+    r"\bhow many dollars\b|"
     r"\bwhat(?:'s| is| are)\s+the\s+(?:\w+\s+){0,3}(?:fees?|price|cost|salary|wage)\b",
     re.I,
 )
