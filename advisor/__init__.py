@@ -1,11 +1,11 @@
 """Career advisor: answers career questions from a curated corpus, every sentence cited.
 
-from advisor import Advisor
-advisor = Advisor()            # settings from ADVISOR_* environment variables
-advisor.index()                # build or update the index (incremental)
-answer = advisor.invoke({"question": "What salary can an AI project manager expect?"})
-print(answer.answer, answer.citations)
-checklist = check_cv(Path("cv.pdf"))   # what the guide asks for that the CV shows
+    from advisor import Advisor
+    advisor = Advisor()            # settings from ADVISOR_* environment variables
+    advisor.index()                # build or update the index (incremental)
+    answer = advisor.invoke({"question": "What salary can an AI project manager expect?"})
+    print(answer.answer, answer.citations)
+    checklist = check_cv(Path("cv.pdf"))   # what the guide asks for that the CV shows
 """
 
 from .chain import Advisor, AdvisorInput

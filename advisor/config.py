@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     embeddings_base_url: str | None = Field(
         None, description="Base URL of the Ollama or OpenAI-compatible embeddings endpoint."
     )
-    embeddings_api_key: str | None = Field(None, description="API key for the embeddings endpoint.")
+    embeddings_api_key: str | None = Field(
+        None, description="API key for the embeddings endpoint."
+    )
     embedding_model: str = Field(
         "all-MiniLM-L6-v2", description="Name recorded in the index for the embedding model."
     )

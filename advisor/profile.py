@@ -718,7 +718,7 @@ def _hedged(text: str, start: int, end: int) -> bool:
     Scrum": Scrum is, Jira is not)? Parentheses right after the name belong to it."""
     left = max((m.end() for m in _SEGMENT_END.finditer(text, 0, start)), default=0)
     right = next((m.start() for m in _SEGMENT_END.finditer(text, end)), len(text))
-    if (close := text.find(")", end)) != -1 and "(" in text[end : close + 1]:
+    if (close := text.find(")", end)) != -1 and "(" in text[end:close + 1]:
         right = max(right, close + 1)
     segment = text[left:start] + " " * (end - start) + text[end:right]  # the name is no hedge
     return bool(_HEDGE.search(segment))

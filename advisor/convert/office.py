@@ -139,7 +139,9 @@ def convert_pptx(raw: bytes, name: str) -> Converted:
         title_shape = slide.shapes.title
         if title_shape is None or not _frame_text(title_shape):
             # no title placeholder: the topmost short text box names the slide
-            title_shape = next((s for s in shapes if 0 < len(_frame_text(s).split()) <= 8), None)
+            title_shape = next(
+                (s for s in shapes if 0 < len(_frame_text(s).split()) <= 8), None
+            )
         title = _frame_text(title_shape) if title_shape is not None else ""
         builder.heading(title or f"Slide {number}", 2)
         title_id = title_shape.shape_id if title_shape is not None else None

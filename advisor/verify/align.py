@@ -27,14 +27,8 @@ def content_words(text: str) -> list[str]:
     out: list[str] = []
     for word in (w.lower() for w in _words(text)):
         stem = _stem(word)
-        if (
-            len(stem) > 1
-            and not ({word, stem} & _STOP)
-            and word not in _NUMBER_WORDS
-            and word not in _UNITS
-            and not word.endswith(("n't", "n’t"))
-            and word not in out
-        ):
+        if (len(stem) > 1 and not ({word, stem} & _STOP) and word not in _NUMBER_WORDS
+                and word not in _UNITS and not word.endswith(("n't", "n’t")) and word not in out):
             out.append(word)
     return out
 

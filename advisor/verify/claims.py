@@ -64,7 +64,7 @@ def split_sentences(answer: str) -> list[tuple[str, list[int]]]:
             piece = piece.strip()
             if (lead := _LEADING_MARKERS.match(piece)) and out:
                 out[-1] += " " + lead.group().strip()
-                piece = piece[lead.end() :].strip()
+                piece = piece[lead.end():].strip()
             if piece:
                 out.append(piece)
     return [(t, sorted({int(n) for m in _MARKER.findall(t) for n in m.split(",")})) for t in out]
@@ -91,12 +91,9 @@ def _words(text: str) -> list[str]:
 def _content(text: str) -> list[str]:
     """Stemmed content words, synonyms folded together: what a claim is about."""
     words = [w.lower() for w in _words(text)]
-    return [
-        _SYN.get(s, s)
-        for w, s in zip(words, map(_stem, words), strict=True)
-        if len(s) > 1
-        and not ({w, s} & _STOP or w in _NUMBER_WORDS or w in _UNITS or w.endswith(("n't", "n’t")))
-    ]
+    return [_SYN.get(s, s) for w, s in zip(words, map(_stem, words), strict=True)
+            if len(s) > 1 and not ({w, s} & _STOP or w in _NUMBER_WORDS or w in _UNITS
+                                   or w.endswith(("n't", "n’t")))]
 
 
 def _unit_at(toks: list[Token], j: int) -> tuple[str | None, float, str, str | None]:
@@ -136,13 +133,8 @@ def quantities(text: str, strict: bool = True) -> list[Quantity]:
         value, j = t.value, i + 1
         if j < len(toks) and toks[j].text.lower() in _MULTIPLIERS:
             value, j = value * _MULTIPLIERS[toks[j].text.lower()], j + 1
-        if (
-            i >= 2
-            and toks[i - 1].text in "-–"
-            and toks[i - 2].kind == "num"
-            and len(t.text) == 2
-            and 1900 <= toks[i - 2].value <= 2100
-        ):
+        if (i >= 2 and toks[i - 1].text in "-–" and toks[i - 2].kind == "num"
+                and len(t.text) == 2 and 1900 <= toks[i - 2].value <= 2100):
             value += toks[i - 2].value // 100 * 100  # "2024-34" means 2034
         pct = t.percent or (j < len(toks) and toks[j].text.lower() == "percent")
         dim, factor, unit, rate = ("%", 1.0, "%", None) if pct else _unit_at(toks, j)
@@ -168,6 +160,7 @@ def _bounds(text: str) -> str:
 
 @lru_cache(maxsize=2048)
 def passage_sentences(passage: str) -> tuple[str, ...]:
-    return tuple(
-        s.strip() for line in passage.splitlines() for s in _SEGMENTER.segment(line) if s.strip()
-    )
+    return tuple(s.strip() for line in passage.splitlines()
+                 for s in _SEGMENTER.segment(line) if s.strip())
+
+

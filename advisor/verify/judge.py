@@ -40,18 +40,9 @@ if TYPE_CHECKING:
 _PAIR = re.compile(  # a noun phrase's pair after a determiner or preposition: "the retail and
     # education sectors", "in tech or finance"
     r"(?:^|\b(?:the|a|an|in|of|for|like|as|both|either|from|with|by|on|at|into|be|is|are)"
-    r" )([a-z]{3,}) (?:and|or) ([a-z]{3,})\b(?!['’])",
-    re.I,
-)
-_YES_NO = {
-    "true": True,
-    "yes": True,
-    "supported": True,
-    "false": False,
-    "no": False,
-    "unsupported": False,
-    "not supported": False,
-}
+    r" )([a-z]{3,}) (?:and|or) ([a-z]{3,})\b(?!['’])", re.I)
+_YES_NO = {"true": True, "yes": True, "supported": True, "false": False, "no": False,
+           "unsupported": False, "not supported": False}
 
 
 class SentenceVerdict(BaseModel):
@@ -88,33 +79,21 @@ def citation_verdict(text: str, cites: list[int], n_contexts: int) -> SentenceVe
     claim = strip_markers(text)
     if bad := [n for n in cites if not 1 <= n <= n_contexts]:
         reason = f"cites [{bad[0]}] but only {n_contexts} source{'s' * (n_contexts != 1)}"
-        return SentenceVerdict(
-            text=text, citations=cites, supported=False, score=0.0, reason=reason
-        )
+        return SentenceVerdict(text=text, citations=cites, supported=False, score=0.0,
+                               reason=reason)
     if not cites:
         ok = not is_claim(claim)
-        return SentenceVerdict(
-            text=text,
-            citations=[],
-            supported=ok,
-            score=float(ok),
-            reason="no citation needed" if ok else "no citation",
-        )
+        return SentenceVerdict(text=text, citations=[], supported=ok, score=float(ok),
+                               reason="no citation needed" if ok else "no citation")
     return None
 
 
 class GroundingJudge:
     """Offline judge: explicit rules first, then cosine (MiniLM) combined with word coverage."""
 
-    def __init__(
-        self,
-        embedder: Embedder | None = None,
-        threshold: float = 0.5,
-        clause_cosine: float = 0.55,
-        clause_coverage: float = 0.5,
-        align_share: float = 0.5,
-        align_cosine: float = 0.75,
-    ) -> None:
+    def __init__(self, embedder: Embedder | None = None, threshold: float = 0.5,
+                 clause_cosine: float = 0.55, clause_coverage: float = 0.5,
+                 align_share: float = 0.5, align_cosine: float = 0.75) -> None:
         if embedder is None:
             from ..config import Settings
             from ..embed import Embedder as _Embedder
@@ -127,11 +106,8 @@ class GroundingJudge:
 
     def _embed(self, claims: list[str], passages: list[str]) -> None:
         """One batch for everything not seen before; passage sentences recur across calls."""
-        texts = {
-            *claims,
-            *(c for x in claims for c in clauses(x)),
-            *(s for p in passages for s in passage_sentences(p)),
-        }
+        texts = {*claims, *(c for x in claims for c in clauses(x)),
+                 *(s for p in passages for s in passage_sentences(p))}
         todo = sorted(t for t in texts if t not in self._vectors)
         if len(self._vectors) > 20000:
             self._vectors.clear()
@@ -157,16 +133,11 @@ class GroundingJudge:
 
         def verdict(ok: bool, reason: str) -> SentenceVerdict:
             shown = score if ok else min(score, self.threshold - 0.01)
-            return SentenceVerdict(
-                text=text, citations=cites, supported=ok, score=shown, reason=reason
-            )
+            return SentenceVerdict(text=text, citations=cites, supported=ok, score=shown,
+                                   reason=reason)
 
-        if reason := (
-            check_numbers(claim, joined)
-            or check_entities(claim, joined)
-            or check_list_items(claim, joined)
-            or self._pair_members(claim, joined)
-        ):
+        if reason := (check_numbers(claim, joined) or check_entities(claim, joined)
+                      or check_list_items(claim, joined) or self._pair_members(claim, joined)):
             return verdict(False, reason)
         for clause in clauses(claim) or [claim]:
             ccos, best = self._best(clause if clause in self._vectors else claim, sents)
@@ -193,7 +164,7 @@ class GroundingJudge:
         return self._vectors
 
     def _pair_members(self, claim: str, passage: str) -> str | None:
-        """ "The retail and education sectors" against "tech, healthcare and finance": a member
+        """"The retail and education sectors" against "tech, healthcare and finance": a member
         of a pair that no passage word matches, in any words, is a swapped fact."""
         names = {w.lower() for _, w, _ in _names(claim)}
         for m in _PAIR.finditer(claim):
@@ -209,9 +180,8 @@ class GroundingJudge:
         nothing in the passage says something else, however close the sentence vectors are."""
         names = {w.lower() for _, w, _ in _names(clause)}
         words = [w for w in content_words(clause) if w not in names]
-        loose = [
-            (w, s) for w, s in unaligned(clause, passage, self._word_vectors) if w not in names
-        ]
+        loose = [(w, s) for w, s in unaligned(clause, passage, self._word_vectors)
+                 if w not in names]
         if not words or not loose:
             return None
         share = len(loose) / len(words)
@@ -224,44 +194,33 @@ class GroundingJudge:
         """Judge every sentence of `answer`; [n] refers to contexts[n-1]."""
         units = split_sentences(answer)
         verdicts = [citation_verdict(t, c, len(contexts)) for t, c in units]
-        todo = [
-            (i, [contexts[n - 1] for n in units[i][1]]) for i, v in enumerate(verdicts) if v is None
-        ]
-        self._embed(
-            [strip_markers(units[i][0]) for i, _ in todo], [p for _, ps in todo for p in ps]
-        )
+        todo = [(i, [contexts[n - 1] for n in units[i][1]]) for i, v in enumerate(verdicts)
+                if v is None]
+        self._embed([strip_markers(units[i][0]) for i, _ in todo],
+                    [p for _, ps in todo for p in ps])
         for i, passages in todo:
             text, cites = units[i]
             verdicts[i] = self._segments_verdict(text, cites, contexts) or self._content_verdict(
-                text, cites, passages
-            )
+                text, cites, passages)
         return Judgement(sentences=[v for v in verdicts if v is not None])
 
-    def _segments_verdict(
-        self, text: str, cites: list[int], contexts: list[str]
-    ) -> SentenceVerdict | None:
-        """ "The CSM test has 50 questions [1], and the PMP exam has 180 questions [2]": each part
+    def _segments_verdict(self, text: str, cites: list[int],
+                          contexts: list[str]) -> SentenceVerdict | None:
+        """"The CSM test has 50 questions [1], and the PMP exam has 180 questions [2]": each part
         of a sentence must be backed by the citation it carries, not by the other one."""
-        parts = [
-            (m.group(1), sorted({int(n) for n in re.findall(r"\d+", m.group(2))}))
-            for m in _SEGMENT.finditer(text)
-        ]
+        parts = [(m.group(1), sorted({int(n) for n in re.findall(r"\d+", m.group(2))}))
+                 for m in _SEGMENT.finditer(text)]
         parts = [(t.strip(" ,;"), c) for t, c in parts if _content_words_of(t)]
         if len(parts) < 2 or len({tuple(c) for _, c in parts}) < 2:
             return None
-        self._embed(
-            [strip_markers(t) for t, _ in parts], [contexts[n - 1] for _, c in parts for n in c]
-        )
+        self._embed([strip_markers(t) for t, _ in parts],
+                    [contexts[n - 1] for _, c in parts for n in c])
         for part, own in parts:
             verdict = self._content_verdict(part, own, [contexts[n - 1] for n in own])
             if not verdict.supported:
-                return verdict.model_copy(
-                    update={
-                        "text": text,
-                        "citations": cites,
-                        "reason": f"{verdict.reason} (in the part citing [{own[0]}])",
-                    }
-                )
+                return verdict.model_copy(update={
+                    "text": text, "citations": cites,
+                    "reason": f"{verdict.reason} (in the part citing [{own[0]}])"})
         return None
 
 
@@ -300,11 +259,8 @@ class LLMJudge:
         parsed: dict[int, dict[str, Any]] = {}
         note = "unusable LLM output"
         if todo:
-            body = "\n\n".join(
-                f"Sentence {i + 1}: {strip_markers(units[i][0])}\n"
-                + "\n".join(f"  [{n}] {contexts[n - 1]}" for n in units[i][1])
-                for i in todo
-            )
+            body = "\n\n".join(f"Sentence {i + 1}: {strip_markers(units[i][0])}\n" + "\n".join(
+                f"  [{n}] {contexts[n - 1]}" for n in units[i][1]) for i in todo)
             try:
                 reply = self.chat_model.invoke([SystemMessage(_LLM_PROMPT), HumanMessage(body)])
                 parsed = parse_llm_verdicts(getattr(reply, "content", reply), [i + 1 for i in todo])
@@ -314,13 +270,8 @@ class LLMJudge:
             text, cites = units[i]
             if (got := parsed.get(i + 1)) is not None:
                 ok = got["supported"]
-                verdicts[i] = SentenceVerdict(
-                    text=text,
-                    citations=cites,
-                    supported=ok,
-                    score=float(ok),
-                    reason=f"llm: {got['reason']}",
-                )
+                verdicts[i] = SentenceVerdict(text=text, citations=cites, supported=ok,
+                                              score=float(ok), reason=f"llm: {got['reason']}")
             else:
                 v = self.fallback.judge_sentence(text, [contexts[n - 1] for n in cites])
                 update = {"citations": cites, "reason": f"{v.reason} (offline: {note})"}

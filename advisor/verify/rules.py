@@ -39,11 +39,8 @@ def check_numbers(claim: str, passage: str) -> str | None:
     for q in quantities(_without_shared_names(strip_markers(claim), passage)):
         same = [p for p in found if abs(p.value - q.value) < 1e-6 * max(1.0, q.value)]
         if q.dim:
-            conv = [
-                p
-                for p in found
-                if p.dim == q.dim and abs(p.scaled - q.scaled) < 1e-6 * max(1.0, q.scaled)
-            ]
+            conv = [p for p in found
+                    if p.dim == q.dim and abs(p.scaled - q.scaled) < 1e-6 * max(1.0, q.scaled)]
             if not conv and same and not any(p.dim is None and q.dim != "%" for p in same):
                 return f"unit differs: {_show(q)}, cited passage has {_show(same[0])}"
             same = conv or same
@@ -102,8 +99,7 @@ def _names(text: str) -> list[tuple[bool, str, str]]:
     for i, (k, w) in enumerate(words):
         upper, start = sum(c.isupper() for c in w), i == 0 or toks[k - 1].text == ":"
         if (upper >= 2 or any(c.isdigit() for c in w) or (upper and not start)) and not (
-            w.lower() in _STOP or w.lower() in _NUMBER_WORDS
-        ):
+                w.lower() in _STOP or w.lower() in _NUMBER_WORDS):
             out.append((start, w, initials.get(w, "")))
     return out
 
@@ -114,13 +110,10 @@ def _name_in(name: str, initials: str, text: str) -> bool:
     words = _words(text)
     lower = {w.lower() for w in words}
     base = name[:-1] if name.endswith("s") and name[:-1].isupper() else name  # "PDUs"
-    return bool(
-        {name.lower(), base.lower()} & lower
-        or _stem(name) in {_stem(w) for w in words}
-        or (base.isupper() and _initials_in(base, words))
-        or (len(initials) > 1 and initials in lower)
-        or any(a in text.lower() for a in _ALIASES.get(name.lower(), ()))
-    )
+    return bool({name.lower(), base.lower()} & lower or _stem(name) in {_stem(w) for w in words}
+                or (base.isupper() and _initials_in(base, words))
+                or (len(initials) > 1 and initials in lower)
+                or any(a in text.lower() for a in _ALIASES.get(name.lower(), ())))
 
 
 def check_entities(claim: str, passage: str) -> str | None:
@@ -133,7 +126,7 @@ def check_entities(claim: str, passage: str) -> str | None:
 
 
 def check_swapped_name(clause: str, passage: str) -> str | None:
-    """ "MAP is the cross-cutting function" where the source says "GOVERN is ...": every name is
+    """"MAP is the cross-cutting function" where the source says "GOVERN is ...": every name is
     somewhere in the passage, but the passage piece the claim piece comes from (the one piece
     sharing most words, at least two) has another name of the same kind in its place."""
     split = re.compile(_PIECES.pattern + r"|\s(?:and|or)\s")  # list members apart too
@@ -196,17 +189,14 @@ def check_reversal(clause: str, passage_sentence: str, passage: str) -> str | No
     """Antonyms ("fall" for "rise", "at least" for "at most") and prefixed opposites ("proctored"
     for "unproctored") keep every other word, so coverage and cosine stay high. Unambiguous pairs
     (mandatory/voluntary) are looked for in the whole passage, common ones in the best sentence."""
-    mine, theirs, whole = (
-        {_stem(w): w.lower() for w in _words(_bounds(x))}
-        for x in (clause, passage_sentence, passage)
-    )
+    mine, theirs, whole = ({_stem(w): w.lower() for w in _words(_bounds(x))}
+                           for x in (clause, passage_sentence, passage))
     for s, w in mine.items():
         opposites = _ANTI.get(s, set()) | {"un" + s, "non" + s}
-        opposites |= {s[len(p) :] for p in ("un", "non") if s.startswith(p) and len(s) > len(p) + 3}
+        opposites |= {s[len(p):] for p in ("un", "non") if s.startswith(p) and len(s) > len(p) + 3}
         other = next((theirs[o] for o in opposites if o in theirs and s not in theirs), None)
-        other = other or next(
-            (whole[o] for o in opposites & _STRONG if o in whole and s not in whole), None
-        )
+        other = other or next((whole[o] for o in opposites & _STRONG
+                               if o in whole and s not in whole), None)
         if other:
             return f"reversed: '{w}' where cited passage says '{other}'"
     return None
@@ -233,47 +223,20 @@ def coverage(claim: str, passage: str) -> tuple[float, list[str]]:
     Compounds ("boot camps" ~ "bootcamps") and acronyms of passage phrases count as present."""
     words, ptoks = _content(passage), _words(passage)
     have = set(words) | {a + b for a, b in zip(words, words[1:], strict=False)}
-    acronyms = {
-        _stem(w): w.rstrip("s") for w in _words(claim) if len(w) > 1 and w.rstrip("s").isupper()
-    }
+    acronyms = {_stem(w): w.rstrip("s") for w in _words(claim)
+                if len(w) > 1 and w.rstrip("s").isupper()}
     mine = _content(claim)
-    missing = [
-        w
-        for w in mine
-        if w not in have and not (w in acronyms and _initials_in(acronyms[w], ptoks))
-    ]
+    missing = [w for w in mine if w not in have
+               and not (w in acronyms and _initials_in(acronyms[w], ptoks))]
     return (1 - len(missing) / len(mine) if mine else 1.0), missing
 
 
-_UNIVERSAL = {
-    "all",
-    "every",
-    "always",
-    "must",
-    "everyone",
-    "everything",
-    "only",
-    "entirely",
-    "completely",
-    "any",
-}
-_PARTIAL = {
-    "some",
-    "many",
-    "several",
-    "often",
-    "sometimes",
-    "may",
-    "might",
-    "can",
-    "could",
-    "most",
-    "few",
-    "usually",
-    "typically",
-    "optional",
-    "certain",
-}
+
+
+_UNIVERSAL = {"all", "every", "always", "must", "everyone", "everything", "only", "entirely",
+              "completely", "any"}
+_PARTIAL = {"some", "many", "several", "often", "sometimes", "may", "might", "can", "could",
+            "most", "few", "usually", "typically", "optional", "certain"}
 
 
 def check_quantifier(clause: str, passage_sentence: str) -> str | None:
@@ -283,9 +246,8 @@ def check_quantifier(clause: str, passage_sentence: str) -> str | None:
     for bound in ("at least", "at most"):  # "lasts at least 15 minutes" for "lasts 15 minutes"
         if bound in bound_mine and bound not in bound_theirs and quantities(clause):
             return f"bound differs: '{bound}' not in cited passage"
-    if re.search(r"\bat all\b", clause, re.I) and not re.search(
-        r"\bat all\b", passage_sentence, re.I
-    ):
+    if re.search(r"\bat all\b", clause, re.I) and not re.search(r"\bat all\b", passage_sentence,
+                                                               re.I):
         return "quantifier differs: 'at all' where cited passage qualifies"
     mine = {w.lower() for w in _words(clause)}
     theirs = {w.lower() for w in _words(passage_sentence)}
