@@ -18,7 +18,9 @@ from advisor.verify import (
     check_numbers,
     parse_llm_verdicts,
     split_sentences,
+    strip_markers,
 )
+from advisor.verify.rules import check_negation
 
 CASES = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "judge_cases.jsonl"
 
@@ -259,13 +261,47 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
     assert right / len(rows) >= 0.85, f"{right}/{len(rows)}"
 
 
-@pytest.mark.parametrize(("name", "minimum"), [("judge_holdout", 0.77), ("judge_holdout2", 0.83)])
+@pytest.mark.parametrize(
+    ("name", "minimum"),
+    [("judge_holdout", 0.81), ("judge_holdout2", 0.86), ("judge_holdout3", 0.65)],
+)
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):
     # each set was blind for its first run (evals/README.md); since then a regression guard
     path = CASES.with_name(f"{name}.jsonl")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     right = sum(judge.judge(r["answer"], r["contexts"]).grounded == r["grounded"] for r in rows)
     assert right / len(rows) >= minimum, f"{right}/{len(rows)}"
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage"),
+    [
+        # the passage's negation is on another word of the claim's negated scope
+        (
+            "It can't be compared directly with the BLS figures [1].",
+            "The BLS figures are medians, so the two numbers are not directly comparable.",
+        ),
+        # "rather than" negates, and the name in every piece does not say which piece answers
+        (
+            "CRISP-DM isn't a one-way waterfall [1].",
+            "CRISP-DM is iterative rather than a waterfall, so a CRISP-DM project can return "
+            "to an earlier phase.",
+        ),
+        # an elliptical "Not extensively" answers the question before it
+        (
+            "You won't need heavy programming ability to work as an AI Project Manager [1].",
+            "Do I need coding skills to become an AI Project Manager? Not extensively, but a basic "
+            "understanding of AI tools and algorithms is essential.",
+        ),
+    ],
+)
+def test_a_negation_said_another_way_is_no_contradiction(claim: str, passage: str) -> None:
+    assert check_negation(strip_markers(claim), passage) is None
+
+
+def test_a_negation_the_passage_lacks_is_still_a_contradiction() -> None:
+    claim = "The Sprint Retrospective does not conclude the Sprint."
+    assert check_negation(claim, "The Sprint Retrospective concludes the Sprint.")
 
 
 # --- the LLM judge (a scripted chat model; the offline fallback uses the real embedder) --------

@@ -163,6 +163,16 @@ def _negated(text: str) -> tuple[bool, dict[str, str], dict[str, str]]:
     return has, neg, pos
 
 
+def _unnamed(text: str) -> list[str]:
+    """`text`'s content words without its names: capitalised words not opening a sentence,
+    and acronyms (two capitals or more) anywhere."""
+    text = text.strip()
+    named = {m.group(1).lower() for m in re.finditer(r"(?<![.?!:]\s)(?<!^)\b([A-Z][\w-]*)", text)}
+    named |= {w.lower() for w in re.findall(r"\b[\w-]+\b", text) if sum(map(str.isupper, w)) > 1}
+    kept = " ".join(w for w in text.split() if w.strip(".,;:!?()\"'").lower() not in named)
+    return _content(kept)
+
+
 def check_negation(clause: str, passage: str) -> str | None:
     """Overlap cannot tell "never affect" from "can derail". No word may be asserted by the claim
     but only ever negated by the passage (or the other way round), and each piece of the claim
@@ -172,13 +182,19 @@ def check_negation(clause: str, passage: str) -> str | None:
     stated = "\n".join(s for s in passage_sentences(passage) if not s.rstrip().endswith("?"))
     _, p_neg, p_pos = _negated(stated)
     flipped = [w for s, w in c_pos.items() if s in p_neg and s not in p_pos and s not in c_neg]
-    flipped += [w for s, w in c_neg.items() if s in p_pos and s not in p_neg]
+    # a negation the passage has on another word of the claim's negated scope is the same
+    # negation, scoped otherwise ("can't be compared directly with the BLS figures" for "the BLS
+    # figures are medians, so the two are not directly comparable")
+    if not c_neg.keys() & p_neg.keys():
+        flipped += [w for s, w in c_neg.items() if s in p_pos and s not in p_neg]
     if flipped:
         return f"negation differs on '{flipped[0]}'"
     texts = [p for s in passage_sentences(stated) for p in _PIECES.split(s)]
-    pieces = [(set(_content(t)), _negated(t)[0]) for t in texts]
+    # which piece a claim's piece answers is read from its content words, names left out (as
+    # for the scopes above): "CRISP-DM" is in every piece of a passage about CRISP-DM
+    pieces = [(set(_unnamed(t)), _negated(t)[0]) for t in texts]
     for mine in _PIECES.split(clause):
-        words, has = set(_content(mine)), _negated(mine)[0]
+        words, has = set(_unnamed(mine)), _negated(mine)[0]
         top = max((len(words & w) for w, _ in pieces), default=0)
         if top and all(neg != has for w, neg in pieces if len(words & w) == top):
             return "negation differs: cited passage " + ("does not negate" if has else "negates")
