@@ -263,7 +263,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
 
 @pytest.mark.parametrize(
     ("name", "minimum"),
-    [("judge_holdout", 0.81), ("judge_holdout2", 0.86), ("judge_holdout3", 0.65)],
+    [("judge_holdout", 0.81), ("judge_holdout2", 0.86), ("judge_holdout3", 0.67)],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):
     # each set was blind for its first run (evals/README.md); since then a regression guard
@@ -297,6 +297,18 @@ def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, m
 )
 def test_a_negation_said_another_way_is_no_contradiction(claim: str, passage: str) -> None:
     assert check_negation(strip_markers(claim), passage) is None
+
+
+def test_quantifiers_said_another_way_are_no_change() -> None:
+    from advisor.verify.rules import check_quantifier
+
+    passage = "Google Cloud recommends 3+ years of industry experience."
+    assert check_quantifier("Google suggests at least 3 years in industry", passage) is None
+    # a wrong number is the number check's business, not the quantifier's
+    assert check_quantifier("Google suggests at least 5 years in industry", passage) is None
+    free = "Reading the framework can be done free of charge."
+    assert check_quantifier("You don't have to pay any fee to read it", free) is None
+    assert check_quantifier("You always read it free of charge", free)
 
 
 def test_a_negation_the_passage_lacks_is_still_a_contradiction() -> None:

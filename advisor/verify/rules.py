@@ -267,6 +267,8 @@ def check_quantifier(clause: str, passage_sentence: str) -> str | None:
         return "quantifier differs: 'at all' where cited passage qualifies"
     mine = {w.lower() for w in _words(clause)}
     theirs = {w.lower() for w in _words(passage_sentence)}
+    if _negated(clause)[0]:
+        mine -= {"any"}  # "you don't have to pay any fee" claims nothing of all fees
     strong = sorted(mine & _UNIVERSAL - theirs)
     weak = sorted(theirs & _PARTIAL - mine)
     if strong and weak and not theirs & _UNIVERSAL:
