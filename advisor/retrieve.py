@@ -562,7 +562,9 @@ class Searcher:
             lead_ranking = self._lead_document_ranking(view, query, dense)
             rankings.append((lead_ranking, s.lead_document_weight))
         q_tokens = view.lexical.tokenize([query])[0]
-        lexical = {view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)}
+        lexical = {
+            view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)
+        }
 
         if s.identifier_weight > 0 and (named := self._identified(view, q_tokens)):
             rankings.append((named, s.identifier_weight))

@@ -40,7 +40,7 @@ _BOUNDS = [  # "no more than 10", "10 or fewer" and "up to 10" all say "at most 
     (re.compile(r"\b(?:(?:no|not) (?:more|longer|later) than|or (?:fewer|less)|up to)\b", re.I),
      "at most"),
     (re.compile(r"\b(?:(?:no|not) (?:less|fewer|earlier) than|or more)\b", re.I), "at least"),
-    (re.compile(r"\b(\d[\d,.]*)\+", re.I), r"at least \1")]  # "3+ years"
+    (re.compile(r"\b(\d[\d,.]*)\+"), r"at least \1")]  # "3+ years"
 _STRONG_ANTONYMS = [  # stems; one-sided anywhere in the cited passage
     ("increas", "decreas"), ("rise", "fall"), ("grow", "shrink"), ("grow", "declin"),
     ("fastest", "slowest"), ("requir", "option"), ("mandatori", "voluntari"),
