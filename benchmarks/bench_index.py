@@ -105,6 +105,9 @@ class ReplayEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         return np.stack([self.cache[t] for t in texts])
 
+    def embed_passages(self, texts: list[str]) -> np.ndarray:  # what `_add_chunks` calls
+        return self.embed(texts)
+
 
 def langchain_baseline(settings: Any, hf: Any, folder: Path) -> tuple[float, int]:
     """The plain pipeline: load, 500/50 character splitter, Chroma.from_documents."""
