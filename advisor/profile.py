@@ -550,20 +550,17 @@ class CvChecker:
             items, vectors, rare = self.items, self.item_vectors, self._rare_acronyms
             names = self.name_vectors
         # meaning needs a sentence: not a heading, a name or a date
-        wordy = [
-            k for k, s in enumerate(sentences) if len(_PHRASE_WORD.findall(_done(s.text))) >= 5
-        ]
+        done = [_done(s.text) for s in sentences]  # what the person did, not what they plan
+        wordy = [k for k, d in enumerate(done) if len(_PHRASE_WORD.findall(d)) >= 5]
         sims = np.full((len(items), len(sentences)), -1.0, dtype=np.float32)
         if wordy:
-            texts = [self._for_meaning(_done(sentences[k].text)) for k in wordy]
+            texts = [self._for_meaning(done[k]) for k in wordy]
             by_text = vectors @ self._embed_private(texts).T
             for row, (i, _) in enumerate(self.item_texts):
                 sims[i, wordy] = np.maximum(sims[i, wordy], by_text[row])
         phrases = [
             (j, self._for_meaning(p))
-            for j, p in cv_phrases(
-                [replace(sentences[k], text=_done(sentences[k].text)) for k in wordy]
-            )
+            for j, p in cv_phrases([replace(sentences[k], text=done[k]) for k in wordy])
             if self._for_meaning(p) == p  # "manage AI projects" says only the domain
         ]
         phrase_sims = names @ self._embed_private([p for _, p in phrases]).T
@@ -597,7 +594,9 @@ class CvChecker:
         )
         out = []
         for i, item in enumerate(items):
-            status, at, how = self._match(item, rare[i], sentences, float(scores[i]), int(where[i]))
+            status, at, how = self._match(
+                item, rare[i], sentences, done, float(scores[i]), int(where[i])
+            )
             evidence = None
             if at is not None:
                 s = sentences[at]
@@ -626,16 +625,18 @@ class CvChecker:
         item: GuideItem,
         rare: set[str],
         sentences: list[CvSentence],
+        done: list[str],
         score: float,
         j: int,
     ) -> tuple[Status, int | None, str]:
+        """`done`: each sentence up to any intention in it (`_done`)."""
         hedged: int | None = None
         for k, s in enumerate(sentences):  # by name or alias: the CV says it
             found = [
                 m
                 for p in item.patterns
                 for m in p.finditer(s.text)
-                if not _intended(s.text, m.start())  # a plan is not evidence
+                if m.start() < len(done[k])  # a name after "seeking", "plan to": no evidence
             ]
             if any(not _hedged(s.text, m.start(), m.end()) for m in found):
                 return "met", k, "name"
@@ -648,8 +649,8 @@ class CvChecker:
         if score >= self.settings.profile_met and item.description:
             return "met", j, f"meaning {score:.2f}"
         stems, explained = _stems(item.label), _stems(item.description)
-        for k, s in enumerate(sentences):
-            words = _stems(_done(s.text))
+        for k, text in enumerate(done):
+            words = _stems(text)
             if stems and stems <= words:  # "managed clinical risk": risk management
                 return "partly", k, "words"
             shared = len(explained & words)  # the guide's own explanation, mostly
@@ -657,10 +658,9 @@ class CvChecker:
                 return "partly", k, "words"
         if rare:
             spelled = [p for w in rare if (p := spelled_out(w)) is not None]
-            for k, s in enumerate(sentences):
-                done = _done(s.text)
-                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", done) for w in rare) or any(
-                    p.search(done) for p in spelled
+            for k, text in enumerate(done):
+                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in rare) or any(
+                    p.search(text) for p in spelled
                 ):
                     return "partly", k, "name"
         if score >= self.settings.profile_partly:
@@ -704,13 +704,6 @@ def _done(text: str) -> str:
     half)."""
     m = _INTENT.search(text)
     return text if m is None else text[: m.start()]
-
-
-def _intended(text: str, start: int) -> bool:
-    """Is the name at text[start:] something the sentence says the person means to do, or
-    wants to learn, rather than something they have ("Seeking a role on a team applying
-    machine learning")? An intention before the name in its sentence says so."""
-    return bool(_INTENT.search(text, 0, start))
 
 
 def _hedged(text: str, start: int, end: int) -> bool:

@@ -177,12 +177,16 @@ class LexicalIndex:
             self._holding[token] = found
         return found
 
-    def codes(self, tokens: list[str], most: int) -> set[str]:
-        """The tokens with a digit ("7400", "2210", "0001") that at most `most` chunks hold:
-        codes that name a passage."""
-        return {
-            t for t in tokens if any(ch.isdigit() for ch in t) and 0 < self.df.get(t, 0) <= most
-        }
+    def coded(self, tokens: list[str], most: int) -> dict[int, int]:
+        """The chunks (by position) holding a token with a digit ("7400", "2210", "0001") that
+        at most `most` chunks hold, a code that names its passage, with how many such codes each
+        holds. Read from the chunks' embed text, so a code in a heading counts."""
+        held: dict[int, int] = {}
+        for code in {t for t in tokens if any(ch.isdigit() for ch in t)}:
+            if 0 < self.df.get(code, 0) <= most:
+                for i in np.flatnonzero(self.containing(code)):
+                    held[int(i)] = held.get(int(i), 0) + 1
+        return held
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
@@ -502,27 +506,20 @@ class Searcher:
                 best_hint = max(best_hint, sim)
         return best, best_hint
 
-    def _identified(self, view: GenerationView, q_tokens: list[str]) -> dict[str, float]:
-        """The passages holding a code or number of the question that only a few passages hold
-        ("series 7400", "GS-2210", "line item 0001"), by how many such codes they hold. A code
-        means nothing to the embedding model, and BM25 alone weighs it like any other word."""
-        lexical = view.lexical
-        held: dict[str, float] = {}
-        for code in lexical.codes(q_tokens, self.settings.identifier_max_chunks):
-            for i in np.flatnonzero(lexical.containing(code)):
-                cid = view.chunks[i].id
-                held[cid] = held.get(cid, 0.0) + 1.0
-        return held
-
-    def _clear(self, view: GenerationView, cid: str, sim: float, query: str) -> bool:
-        """Does the dense match `cid` count? A table row shares many words with many questions
-        (its column names, its numbers): it counts only when it matches clearly or the question
-        names it."""
-        return (
-            cid not in view.record_ids
+    def _clear(
+        self, view: GenerationView, dense: dict[str, float], query: str
+    ) -> dict[str, float]:
+        """The dense matches that count. A table row shares many words with many questions (its
+        column names, its numbers): it counts only when it matches clearly or the question names
+        it; near-identical rows are the nearest neighbours of many questions they do not
+        answer."""
+        return {
+            cid: sim
+            for cid, sim in dense.items()
+            if cid not in view.record_ids
             or sim >= self.settings.record_relevance
             or view.names_row(view.chunks[view.position[cid]].text, query)
-        )
+        }
 
     def _lead_document_ranking(
         self, view: GenerationView, query: str, dense: dict[str, float]
@@ -530,11 +527,10 @@ class Searcher:
         """The passages of the document the closest passage comes from, ranked by their best
         sentence against the question without the words that name that document: "What are
         the key results for the TechFar Hub v3 objective" is "What are the key results for the
-        objective" inside that deck. Empty when the question names nothing of it."""
-        # a table row is the lead only when it is clearly close or named (as for relevance):
-        # near-identical rows are the nearest neighbours of many questions they do not answer
-        clear = [cid for cid in dense if self._clear(view, cid, dense[cid], query)]
-        top = max(clear, key=dense.__getitem__, default=None)
+        objective" inside that deck. Empty when the question names nothing of it. `dense`: the
+        dense matches that count (`_clear`), so a table row leads only when it is clearly close
+        or named."""
+        top = max(dense, key=dense.__getitem__, default=None)
         if top is None or top not in view.position:
             return {}
         lead = view.chunks[view.position[top]]
@@ -555,18 +551,23 @@ class Searcher:
         for vector in vectors:
             rankings.append((view.dense_search(vector, fetch_k), 1.0))
         dense = rankings[0][0]
+        clear = self._clear(view, dense, query)
         by_unit, best_hint = self._unit_ranking(view, vectors[0])
         if s.unit_search_weight > 0:
             rankings.append((by_unit, s.unit_search_weight))
         if s.lead_document_weight > 0:
-            lead_ranking = self._lead_document_ranking(view, query, dense)
+            lead_ranking = self._lead_document_ranking(view, query, clear)
             rankings.append((lead_ranking, s.lead_document_weight))
         q_tokens = view.lexical.tokenize([query])[0]
         lexical = {
             view.chunks[i].id: score for i, score in view.lexical.search(q_tokens, fetch_k)
         }
 
-        if s.identifier_weight > 0 and (named := self._identified(view, q_tokens)):
+        # a code means nothing to the embedding model, and BM25 weighs it like any other word:
+        # the passages holding one ("series 7400", "GS-2210") are ranked by it
+        coded = view.lexical.coded(q_tokens, s.identifier_max_chunks)
+        if s.identifier_weight > 0 and coded:
+            named = {view.chunks[i].id: float(n) for i, n in coded.items()}
             rankings.append((named, s.identifier_weight))
         fused: dict[str, float] = {}
         for ranking, weight in [*rankings, (lexical, s.lexical_weight)]:
@@ -583,10 +584,7 @@ class Searcher:
             )
             for cid in top
         ]
-        # rows count toward relevance only when they match clearly or the question names them
-        best = max(
-            (sim for cid, sim in dense.items() if self._clear(view, cid, sim, query)), default=0.0
-        )
+        best = max(clear.values(), default=0.0)  # rows only when clear or named
         unknown = view.lexical.unknown_names(query) + view.lexical.unknown_role(query)
         # an acronym or brand no document mentions (CISSP, PMI-ACP, CompTIA) names something
         # the corpus lacks

@@ -282,21 +282,23 @@ WORK = [
 ]
 
 
-@pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
-    corpus = tmp_path_factory.mktemp("series")
-    (corpus / "job-series.md").write_text(
-        "# Job series\n\n"
-        + "".join(
-            f"## {4000 + 100 * i} – Trade group {i}\n\nOccupations involved in {work}.\n\n"
-            for i, work in enumerate(WORK)
-        ),
-        encoding="utf-8",
-    )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("series-index"))
+def _indexed(factory: pytest.TempPathFactory, embedder, name: str, text: str, **overrides):
+    """An advisor over one Markdown document `name`.md, indexed with the real model."""
+    corpus = factory.mktemp(name)
+    (corpus / f"{name}.md").write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=factory.mktemp(f"{name}-index"), **overrides)
     adv = Advisor(settings, embedder=embedder)
     adv.index()
     return adv
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    text = "# Job series\n\n" + "".join(
+        f"## {4000 + 100 * i} – Trade group {i}\n\nOccupations involved in {work}.\n\n"
+        for i, work in enumerate(WORK)
+    )
+    return _indexed(tmp_path_factory, embedder, "job-series", text)
 
 
 def test_a_code_in_the_question_finds_the_passage_that_holds_it(series):
@@ -311,25 +313,17 @@ def test_a_code_in_the_question_finds_the_passage_that_holds_it(series):
 
 @pytest.fixture(scope="module")
 def handbook(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
-    corpus = tmp_path_factory.mktemp("handbook")
-    (corpus / "contracts-handbook.md").write_text(
+    text = (
         "# Contracts handbook\n\n## Pricing\n\n"
         "Question – Must agencies only use fixed-price contracts for agile software work? "
         "Answer – The pricing structure is chosen as it is for any other purchase. "
         "Incentive fees can reward a team that ships early. The contracting officer records "
         "the reasons in the file. Options let the buyer extend a good team's work. A review "
         "each quarter checks that the work still meets the need.\n\n"
-        "## Length\n\nA contract for agile work should run no longer than five years in total.\n",
-        encoding="utf-8",
+        "## Length\n\nA contract for agile work should run no longer than five years in total.\n"
     )
-    settings = Settings(  # no passage quoted whole: the units are chosen one by one
-        corpus_dir=corpus,
-        index_dir=tmp_path_factory.mktemp("handbook-index"),
-        whole_passage_chars=0,
-    )
-    adv = Advisor(settings, embedder=embedder)
-    adv.index()
-    return adv
+    # no passage quoted whole: the units are chosen one by one
+    return _indexed(tmp_path_factory, embedder, "contracts-handbook", text, whole_passage_chars=0)
 
 
 def test_a_question_quoted_from_a_document_comes_with_its_reply(handbook):

@@ -623,12 +623,8 @@ def _score(
     overlaps = _overlaps(view, q_tokens, [c.text for c in cands], lead)
     # a code the question names ("series 7400", "GS-2210") names the passages that hold it, in
     # their text or their heading: the embedding model reads codes as any other number
-    codes = view.lexical.codes(q_tokens, settings.identifier_max_chunks)
-    coded: set[str] = set()
-    if codes:
-        chunks = {c.chunk.id: c.chunk for c in cands}
-        held = view.lexical.tokenize([f"{ch.section}\n{ch.text}" for ch in chunks.values()])
-        coded = {cid for cid, tokens in zip(chunks, held, strict=True) if codes & set(tokens)}
+    held = view.lexical.coded(q_tokens, settings.identifier_max_chunks)
+    coded = {view.chunks[i].id for i in held}
     hinted = {cid: float(np.max(h @ q_full)) for cid, h in pool.hints.items()}
     for cand, sim, vector, overlap in zip(cands, cos, vectors, overlaps, strict=True):
         summary = _is_summary(cand.chunk, view)
