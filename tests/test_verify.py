@@ -263,7 +263,12 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
 
 @pytest.mark.parametrize(
     ("name", "minimum"),
-    [("judge_holdout", 0.81), ("judge_holdout2", 0.86), ("judge_holdout3", 0.67)],
+    [
+        ("judge_holdout", 0.81),
+        ("judge_holdout2", 0.86),
+        ("judge_holdout3", 0.67),
+        ("judge_holdout4", 0.75),
+    ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):
     # each set was blind for its first run (evals/README.md); since then a regression guard
@@ -309,6 +314,32 @@ def test_quantifiers_said_another_way_are_no_change() -> None:
     free = "Reading the framework can be done free of charge."
     assert check_quantifier("You don't have to pay any fee to read it", free) is None
     assert check_quantifier("You always read it free of charge", free)
+
+
+def test_bounds_and_modality_said_another_way() -> None:
+    from advisor.verify.rules import check_quantifier, check_reversal
+
+    review = "The Sprint Review is timeboxed to a maximum of four hours for a one-month Sprint."
+    # "a maximum of" says "at most"; "at least" is still another bound
+    assert check_quantifier("The Sprint Review can take at most four hours", review) is None
+    assert check_quantifier("The Sprint Review takes at least four hours", review)
+    done = "If the Definition of Done is an organizational standard, all Scrum Teams must follow it."
+    assert check_quantifier("Scrum Teams may choose to follow it as a baseline", done)
+    assert check_quantifier("Every Scrum Team has to follow it", done) is None
+    goal = "The Sprint Goal must be finalized prior to the end of Sprint Planning."
+    claim = "The Sprint Goal can be finalized after Sprint Planning has ended"
+    assert check_reversal(claim, goal, goal)
+    assert check_reversal("It is finalized before Sprint Planning ends", goal, goal) is None
+
+
+def test_who_says_it_is_not_part_of_the_claim(judge: GroundingJudge) -> None:
+    passage = "Core task: Perform risk assessments to develop response strategies."
+    claim = "According to O*NET, IT project managers perform risk assessments [1]."
+    assert judge.judge(claim, [passage]).grounded
+    # a claim added after ", with" is judged as a clause of its own
+    industries = "Tech, healthcare, finance, and retail are among the top industries hiring."
+    added = "Tech, healthcare, finance and retail hire the most, with finance paying the highest "
+    assert not judge.judge(added + "salaries [1].", [industries]).grounded
 
 
 def test_a_negation_the_passage_lacks_is_still_a_contradiction() -> None:

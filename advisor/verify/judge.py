@@ -18,9 +18,7 @@ from .claims import (
     split_sentences,
     strip_markers,
 )
-from .lexicon import (
-    _NO_CLAIM,
-)
+from .lexicon import _ATTRIBUTION, _NO_CLAIM
 from .rules import (
     _names,
     check_entities,
@@ -126,7 +124,8 @@ class GroundingJudge:
         return self._content_verdict(sentence, [], passages)
 
     def _content_verdict(self, text: str, cites: list[int], passages: list[str]) -> SentenceVerdict:
-        claim, joined = strip_markers(text), "\n".join(passages)
+        claim, joined = _ATTRIBUTION.sub("", strip_markers(text)), "\n".join(passages)
+        self._embed([claim], passages)  # cached: only a claim without its attribution is new
         sents = [s for p in passages for s in passage_sentences(p)]
         cos, cov = self._best(claim, sents)[0], coverage(claim, joined)[0]
         score = round(float(np.clip(0.5 * cos + 0.5 * cov, 0, 1)), 3)

@@ -22,7 +22,8 @@ _NO_CLAIM = re.compile(  # declines, politeness, headings: nothing to cite
     r"|(?:they|the (?:documents|sources))(?: only)? cover\b|hope this helps|good luck"
     r"|let me know|feel free|thank)", re.I)
 _CLAUSES = re.compile(  # ", replacing ...": a participle adds a clause too
-    r",\s*and\b|;|\s+but\s+|,\s*which\b|\s+because\s+|\s+while\s+|,\s*so\b|,\s+(?=[a-z]+ing\b)")
+    r",\s*and\b|;|\s+but\s+|,\s*which\b|\s+because\s+|\s+while\s+|,\s*so\b|,\s+(?=[a-z]+ing\b)"
+    r"|,\s*with\s+(?=(?:\w+\s+){0,3}\w+ing\b)")  # ", with finance paying the most": a claim
 _PIECES = re.compile(r"[;:,]|\b(?:but|while|whereas|although)\b|(?=\b(?:rather than|instead of)\b)")
 _STOP = set(
     "a an the and or nor of to in on at by for from with within into onto about as is are was were"  # noqa: SIM905, E501
@@ -33,13 +34,19 @@ _STOP = set(
     " up out over after before between both either neither per via etc eg ie if while but because"
     " need needs".split())
 _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot",
-              "without"}
+              "without", "rarely", "seldom"}
 _SCOPE_ENDS = {",", ";", ":", ".", "?", "!", "and", "but", "or", "which", "while", "because", "so"}
+# "According to O*NET, ...": who says it, not what is said; the claim is the rest
+_ATTRIBUTION = re.compile(
+    r"^(?:(?i:according to|as per|per)\s+[^,]{1,60},\s*|(?:the\s+)?(?:[A-Z][\w*&.-]*\s+){1,4}"
+    r"(?:guide|framework|report|handbook|document|standard)?\s*(?:notes|says|states|explains)"
+    r"\s+that\s+)")
 _NEG_PHRASES = re.compile(r"n['’]t\b|\bno longer\b|\brather than\b|\binstead of\b", re.I)
 _BOUNDS = [  # "no more than 10", "10 or fewer" and "up to 10" all say "at most 10"
-    (re.compile(r"\b(?:(?:no|not) (?:more|longer|later) than|or (?:fewer|less)|up to)\b", re.I),
-     "at most"),
-    (re.compile(r"\b(?:(?:no|not) (?:less|fewer|earlier) than|or more)\b", re.I), "at least"),
+    (re.compile(r"\b(?:(?:no|not) (?:more|longer|later) than|or (?:fewer|less)|up to"
+                r"|(?:a|the) maximum of|at the most)\b", re.I), "at most"),
+    (re.compile(r"\b(?:(?:no|not) (?:less|fewer|earlier) than|or more|(?:a|the) minimum of"
+                r"|at the least)\b", re.I), "at least"),
     (re.compile(r"\b(\d[\d,.]*)\+"), r"at least \1")]  # "3+ years"
 _STRONG_ANTONYMS = [  # stems; one-sided anywhere in the cited passage
     ("increas", "decreas"), ("rise", "fall"), ("grow", "shrink"), ("grow", "declin"),
@@ -53,7 +60,9 @@ _ANTONYMS = [  # stems; common words, so only against the best-matching passage 
     ("foundat", "advanc"), ("entri", "advanc"), ("beginn", "advanc"), ("beginn", "expert"),
     ("short", "long"), ("shorter", "longer"), ("shorter", "long"), ("largest", "smallest"),
     ("larger", "smaller"), ("biggest", "smallest"), ("add", "remov"), ("earlier", "later"),
-    ("increas", "reduc"), *_STRONG_ANTONYMS]
+    ("increas", "reduc"), ("after", "befor"), ("after", "prior"), ("rais", "loss"),
+    ("rais", "lower"), ("gain", "loss"), ("improv", "loss"), ("improv", "wors"),
+    *_STRONG_ANTONYMS]
 _ITEM = r"(?!which |who |that )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
 _ENUMERATION = re.compile(rf"{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
 _SYNONYMS = [  # paraphrases that count as the same content word

@@ -250,9 +250,13 @@ def coverage(claim: str, passage: str) -> tuple[float, list[str]]:
 
 
 _UNIVERSAL = {"all", "every", "always", "must", "everyone", "everything", "only", "entirely",
-              "completely", "any"}
+              "completely", "any", "invariably", "universally", "necessarily"}
 _PARTIAL = {"some", "many", "several", "often", "sometimes", "may", "might", "can", "could",
-            "most", "few", "usually", "typically", "optional", "certain"}
+            "most", "few", "usually", "typically", "optional", "certain", "generally",
+            "frequently", "occasionally", "commonly"}
+# an obligation the passage states, made a choice ("may choose to follow it" for "must follow it")
+_OBLIGED = {"must", "required", "shall", "mandatory", "obliged"}
+_OPTIONAL = {"may", "might", "optional", "optionally", "choose", "chooses", "voluntarily"}
 
 
 def check_quantifier(clause: str, passage_sentence: str) -> str | None:
@@ -273,4 +277,8 @@ def check_quantifier(clause: str, passage_sentence: str) -> str | None:
     weak = sorted(theirs & _PARTIAL - mine)
     if strong and weak and not theirs & _UNIVERSAL:
         return f"quantifier differs: '{strong[0]}' where cited passage says '{weak[0]}'"
+    optional = sorted(mine & _OPTIONAL - theirs)
+    obliged = sorted(theirs & _OBLIGED - mine)
+    if optional and obliged and not mine & _OBLIGED and not _negated(passage_sentence)[0]:
+        return f"modality differs: '{optional[0]}' where cited passage says '{obliged[0]}'"
     return None
