@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,14 +31,17 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 USER_PREFIX = "uploads/"  # sources of documents added in the page: "uploads/<file name>"
 
 
-def load_user_documents(settings: Settings) -> tuple[list[SourceDocument], list[Problem]]:
+def load_user_documents(
+    settings: Settings, known: Mapping[str, dict] | None = None
+) -> tuple[list[SourceDocument], list[Problem]]:
     """The documents users added in the page (`settings.user_docs_path`), as a second root of
     the index: their sources and ids start with `uploads/`, so they never collide with the
     corpus and the page can tell them apart (only these may be removed there)."""
     root = settings.user_docs_path
     if not root.is_dir():
         return [], []
-    docs, problems = load_corpus(root, settings.exclude, settings.max_file_mb)
+    own = {s[len(USER_PREFIX) :]: e for s, e in (known or {}).items() if s.startswith(USER_PREFIX)}
+    docs, problems = load_corpus(root, settings.exclude, settings.max_file_mb, own)
     moved = [
         d.model_copy(update={"source": USER_PREFIX + d.source, "doc_id": USER_PREFIX + d.doc_id})
         for d in docs
@@ -328,13 +331,28 @@ def build_index(
     return report
 
 
+def _known_documents(store: IndexStore, spec: IndexSpec) -> dict[str, dict]:
+    """The current index's manifest, when its documents can be kept: what need not be read
+    again. Anything doubtful (no index, a corrupt one, other settings) means: read everything."""
+    try:
+        current = store.current()
+    except IndexCorruptError:
+        return {}
+    if current is None or current.spec is None or spec.mismatch(current.spec):
+        return {}
+    return dict(current.manifest)
+
+
 def _build(
     settings: Settings, embedder: Embedder, store: IndexStore, rebuild: bool, progress: Progress
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
-    docs, report.problems = load_corpus(settings.corpus_dir, settings.exclude, settings.max_file_mb)
-    user_docs, user_problems = load_user_documents(settings)
+    known = {} if rebuild else _known_documents(store, index_spec(settings, embedder))
+    docs, report.problems = load_corpus(
+        settings.corpus_dir, settings.exclude, settings.max_file_mb, known
+    )
+    user_docs, user_problems = load_user_documents(settings, known)
     docs += user_docs
     report.problems += user_problems
     if not docs:

@@ -11,7 +11,7 @@ import fnmatch
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -177,8 +177,13 @@ FORMATS: dict[str, str] = {
 }
 
 
-def load_file(path: Path, root: Path, max_bytes: int | None = None) -> SourceDocument:
-    """Load one file; raises `Unreadable` with a reason a user can act on."""
+def load_file(
+    path: Path, root: Path, max_bytes: int | None = None, known: Mapping[str, dict] | None = None
+) -> SourceDocument:
+    """Load one file; raises `Unreadable` with a reason a user can act on. A file whose bytes
+    hash as `known` (an index manifest: source -> entry) records is not converted again: its
+    document comes from the entry, without text, since the index keeps its chunks (a PDF takes
+    seconds to lay out; re-indexing an unchanged folder must not)."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise Unreadable(f"unsupported file type '{path.suffix or '(none)'}'")
@@ -191,17 +196,29 @@ def load_file(path: Path, root: Path, max_bytes: int | None = None) -> SourceDoc
         raise Unreadable(f"cannot be read ({exc.strerror or exc})") from None
     if not raw.strip():
         raise Unreadable("empty file")
+    rel = path.relative_to(root).as_posix()
+    digest = hashlib.sha256(LOADER_VERSION.encode() + b"\0" + rel.encode() + b"\0" + raw)
+    entry = (known or {}).get(rel)
+    if entry is not None and entry.get("hash") == digest.hexdigest():
+        return SourceDocument(
+            doc_id=str(entry.get("doc_id") or rel),
+            source=rel,
+            title=str(entry.get("title") or words_title(path.name)),
+            text="",
+            content_hash=digest.hexdigest(),
+            notes=list(entry.get("notes") or []),
+            format=str(entry.get("format") or FORMATS.get(path.suffix.lower(), "")),
+            pages=entry.get("pages"),
+        )
     converted = loader(raw, path)
     text, title, pages = converted.text, converted.title, converted.page_starts
     if not text.strip():
         raise Unreadable("no readable text (scanned pages or broken fonts?)")
-    rel = path.relative_to(root).as_posix()
     hints: dict[str, list[str]] = {}
     notes: list[str] = []
     if loader is _load_markdown:
         meta, body_start = front_matter(text)
         hints, notes = question_hints(meta, text, body_start)
-    digest = hashlib.sha256(LOADER_VERSION.encode() + b"\0" + rel.encode() + b"\0" + raw)
     return SourceDocument(
         doc_id=rel.rsplit(".", 1)[0] if "." in path.name else rel,
         source=rel,
@@ -233,9 +250,13 @@ def iter_files(root: Path, exclude: list[str]) -> Iterator[tuple[Path, str | Non
 
 
 def load_corpus(
-    root: Path, exclude: list[str], max_file_mb: float = 50.0
+    root: Path,
+    exclude: list[str],
+    max_file_mb: float = 50.0,
+    known: Mapping[str, dict] | None = None,
 ) -> tuple[list[SourceDocument], list[Problem]]:
-    """Load every supported file under `root`; unreadable ones come back as `Problem`s."""
+    """Load every supported file under `root`; unreadable ones come back as `Problem`s. Files
+    `known` records unchanged come back without their text (see `load_file`)."""
     if not root.is_dir():
         raise CorpusError(f"The corpus folder {root} does not exist (set ADVISOR_CORPUS_DIR).")
     docs: list[SourceDocument] = []
@@ -246,7 +267,7 @@ def load_corpus(
             problems.append(Problem(rel, loop))
             continue
         try:
-            doc = load_file(path, root, int(max_file_mb * 1e6))
+            doc = load_file(path, root, int(max_file_mb * 1e6), known)
         except Unreadable as exc:
             problems.append(Problem(rel, str(exc)))
             continue

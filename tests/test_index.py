@@ -40,6 +40,29 @@ def test_unchanged_corpus_writes_nothing(small: Advisor) -> None:
     assert small.store.current_name() == name  # no new generation was written
 
 
+def test_an_unchanged_file_is_not_converted_again(
+    small: Advisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-indexing reads a file's bytes, not its layout: a converter that fails shows it was
+    called. The edited file is converted (and its problem reported); the others are kept."""
+    import advisor.load as load
+
+    first = small.index()
+
+    def broken(raw: bytes, path: Path) -> object:
+        raise load.Unreadable("converted again")
+
+    monkeypatch.setitem(load.LOADERS, ".md", broken)
+    again = small.index()
+    assert (again.unchanged, again.wrote, again.problems) == (3, False, [])
+    assert [(f.title, f.format) for f in again.files] == [(f.title, f.format) for f in first.files]
+    corpus = small.settings.corpus_dir
+    (corpus / "csm.md").write_text(DOCS["csm.md"].replace("74%", "75%"), encoding="utf-8")
+    edited = small.index()
+    assert [(p.source, p.reason) for p in edited.problems] == [("csm.md", "converted again")]
+    assert edited.unchanged == 2
+
+
 def test_editing_one_document_reembeds_only_it(small: Advisor) -> None:
     small.index()
     corpus = small.settings.corpus_dir
