@@ -637,6 +637,7 @@ class CvChecker:
                 for p in item.patterns
                 for m in p.finditer(s.text)
                 if m.start() < len(done[k])  # a name after "seeking", "plan to": no evidence
+                and not _means_other(m.group(0), s.text, item.names)
             ]
             if any(not _hedged(s.text, m.start(), m.end()) for m in found):
                 return "met", k, "name"
@@ -678,6 +679,26 @@ class CvChecker:
     def check_bytes(self, raw: bytes, name: str) -> Checklist:
         doc = read_cv(raw, name, self.settings)
         return self.check_text(doc.text, doc.page_starts)
+
+
+def _means_other(name: str, text: str, names: list[str]) -> bool:
+    """An acronym the CV spells out as something else: "NLP Practitioner (neuro-linguistic
+    programming)" is not natural language processing. The CV's own expansion, in parentheses
+    beside the acronym, has the acronym's initials and none of the item's other names."""
+    letters = name.strip().upper()
+    if not is_acronym(name.strip()):
+        return False
+    near = rf"(?<!\w){re.escape(name.strip())}(?!\w)[^()\n]{{0,40}}\(([^()\n]{{3,80}})\)"
+    for m in re.finditer(near, text):
+        words = [w for w in re.split(r"[\s-]+", m.group(1)) if w and w.lower() not in _SMALL]
+        if "".join(w[0] for w in words).upper() != letters:
+            continue
+        if not any(_stems(n) <= _stems(m.group(1)) for n in names if n.strip().upper() != letters):
+            return True
+    return False
+
+
+_SMALL = {"of", "and", "for", "the", "in", "on", "to", "&"}
 
 
 # English for "not really (yet)": a CV names the item, but says it is only begun or known of
