@@ -24,7 +24,7 @@ from .convert.blocks import clean_title, unreadable_reason, words_title
 from .errors import CorpusError
 from .types import SourceDocument
 
-LOADER_VERSION = "10"
+LOADER_VERSION = "11"
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
 PAGE_MARKER = re.compile(r"^-{2,} Page (\d+) -{2,}[ \t]*$", re.M)
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)

@@ -38,8 +38,11 @@ def test_every_real_format_loads_with_a_real_title(real) -> None:
         "What should I include in my federal resume?"
     )  # the page's own title, without the site name
     assert real["pep-0001-purpose-and-guidelines"].title == "PEP Purpose and Guidelines"
-    # no metadata title: its first heading, "TechFAR Handbook Table of Contents", names it
-    assert real["techfar-handbook-v1.01"].title == "TechFAR Handbook"
+    # no metadata title: its first heading, the bold title of its first page, names it (the
+    # bold "Executive Summary" below it is a heading of its own)
+    assert real["techfar-handbook-v1.01"].title == (
+        "TechFAR Handbook for Procuring Digital Services Using Agile Processes"
+    )
     assert {d.format for d in real.values()} >= {"PDF", "Word", "PowerPoint", "HTML", "Excel"}
 
 
@@ -234,6 +237,27 @@ def test_a_symbol_font_bullet_starts_a_list_item(real) -> None:
     assert "\n- A reduction in the average number of days" in text
     assert "\n- A massive reduction in Help Desk tickets by 87%;" in text
     assert not any("\ue000" <= ch <= "\uf8ff" for ch in text)
+
+
+def test_lettered_sub_items_are_list_items(real) -> None:
+    # slide 32 of the 18F deck: "4. Devote 20% of every week to learning." then "a." to "f."
+    text = real["18f-how-to-run-an-agile-project-in-government-slides"].text
+    assert "\n- Learn to use GitHub.\n- Learn to code in Javascript.\n" in text
+    assert "b. Learn" not in text
+
+
+def test_a_bold_box_title_is_a_heading_not_the_start_of_its_text(real) -> None:
+    text = real["techfar-handbook-v1.01"].text
+    title = "Use of Agile Processes by DOD’s Defense Health Service Systems to Improve Medical"
+    assert f"\n#### {title} Readiness\n\nStarting in 2012, DOD used Agile (Scrum)" in text
+
+
+def test_a_number_inside_a_table_row_is_kept(real) -> None:
+    # "0001 | Baselining effort | 100 | day": the quantity is a value, not a page number,
+    # while the numbers in the Q&A boxes' margins stay out of the questions
+    text = real["techfar-handbook-v1.01"].text
+    assert "- 100 day" in text
+    assert "? 3 Answer" not in flat(text) and "? 2 Answer" not in flat(text)
 
 
 def _zip(tmp_path: Path, name: str, members: dict[str, bytes]) -> Path:

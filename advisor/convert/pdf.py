@@ -24,7 +24,10 @@ _GLYPHS = "\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2219\u00b7\uf0b7\uf0a7\u2
 # took every line opening with "A " or "I " for a list item)
 # a symbol font's glyph (Wingdings' arrow or tick) comes out as a private-use code point
 _PRIVATE = "\ue000-\uf8ff"
-_BULLET = re.compile(rf"^(?:[{re.escape(_GLYPHS)}{_PRIVATE}]|o|\d{{1,2}}[.)])\s+")
+# a bullet glyph, "o", "3." or "3)", and a lettered sub-item ("a. Learn to use GitHub.")
+_BULLET = re.compile(
+    rf"^(?:[{re.escape(_GLYPHS)}{_PRIVATE}]|o|\d{{1,2}}[.)]|[a-z][.)](?=\s+[A-Z]))\s+"
+)
 _BULLET_ONLY = re.compile(rf"^[{re.escape(_GLYPHS)}{_PRIVATE}]$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d*\s*$|\s\d{1,3}$")
@@ -266,6 +269,15 @@ def _gutter(rows: list[list[dict]], width: float) -> float | None:
     return best[2] if best else None
 
 
+def _is_cell_value(ln: Line, lines: list[Line]) -> bool:
+    """A bare number with text on both sides in its row ("Baselining effort | 100 | day"): a
+    table's value, however many pages have bare numbers (page numbers, margin labels)."""
+    if ln.norm.strip("#., "):
+        return False
+    row = [o for o in lines if o is not ln and abs(o.top - ln.top) < 2]
+    return any(o.x1 <= ln.x0 for o in row) and any(o.x0 >= ln.x1 for o in row)
+
+
 def _drop_furniture(pages: list[list[Line]], sizes: list[tuple[float, float]]) -> list[list[Line]]:
     """Drop running headers and footers, page numbers and repeated logos: lines whose text
     (digits aside) recurs near the same edge of many pages, or a bare number in a margin."""
@@ -290,7 +302,12 @@ def _drop_furniture(pages: list[list[Line]], sizes: list[tuple[float, float]]) -
             zone = _zone(ln, height)
             if zone and (counts[(zone, ln.norm)] >= need or _PAGE_NUMBER.match(ln.text.strip())):
                 continue
-            if n >= 6 and anywhere[ln.norm] >= max(4, n * 0.6) and len(ln.text.split()) <= 4:
+            if (
+                n >= 6
+                and anywhere[ln.norm] >= max(4, n * 0.6)
+                and len(ln.text.split()) <= 4
+                and not _is_cell_value(ln, lines)
+            ):
                 continue  # a logo or label on every page
             if _DOT_LEADER.search(ln.text) and "...." in ln.text.replace(" ", ""):
                 continue  # a table of contents line
@@ -357,7 +374,7 @@ def _build(pages: list[list[Line]]) -> Converted:
             return True
         return (
             all(ln.bold for ln in p.lines)
-            and words <= 12
+            and words <= 16
             and size >= body * 0.95
             and not _SENTENCE_END.search(text)
         )
@@ -408,7 +425,11 @@ def _continues(cur: _Para, prev: Line | None, ln: Line) -> bool:
         return unfinished
     gap = ln.top - last.bottom
     if gap > ln.size * 0.9 or gap < -ln.size * 0.5:
-        return unfinished  # a new column or a wider gap: only an unfinished sentence goes on
+        # a new column or a wider gap: only an unfinished sentence goes on, in plain text (a
+        # bold title above its plain text, or above a bold subtitle, is a heading of its own,
+        # however long, unless the next line goes on in lower case)
+        plain = not last.bold and not ln.bold
+        return unfinished and (plain or ln.text[:1].islower())
     if cur.kind == "item":
         return ln.x0 > cur.lines[0].x0 + 2 or not _SENTENCE_END.search(last.text)
     return True
