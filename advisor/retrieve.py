@@ -203,6 +203,7 @@ class LexicalIndex:
 
 DOCUMENT_MIN_CHUNKS = 10
 NAMING_SHARE = 0.8  # a word in this share of a document's passages names the document
+RARE_IN_TEXT = 0.05  # ... unless at most this share of the passages' own text says it
 HOLDING_CACHE = 256  # tokens whose chunk masks are kept (256 x 100k chunks: 25 MB at most)
 TITLE_PAGE_WORDS = 25
 _SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentence ("74%.")
@@ -233,6 +234,8 @@ class GenerationView:
             # units per chunk, where the index records it (older indexes do not)
             self.unit_counts = {chunk.id: n for chunk, n in rows if n is not None}
         self.position = {c.id: n for n, c in enumerate(self.chunks)}
+        self._lock = threading.Lock()
+        self._bodies: dict[str, list[set[str]]] = {}  # doc id -> its passages' own tokens
         self.lexical = LexicalIndex(self.chunks, saved, None if saved else _read_hints(gen.units))
         if saved is None and tables_dir is not None:
             built = tables.Tables(
@@ -368,13 +371,42 @@ class GenerationView:
             positions.sort(key=lambda n: self.chunks[n].start)
         return out
 
-    def document_share(self, tokens: list[str], doc_id: str) -> dict[str, float]:
+    def document_share(
+        self, tokens: list[str], doc_id: str, body: bool = False
+    ) -> dict[str, float]:
         """For each token, the share of `doc_id`'s passages that hold it (0 for a document
-        too short to tell, under `DOCUMENT_MIN_CHUNKS` passages)."""
+        too short to tell, under `DOCUMENT_MIN_CHUNKS` passages). With `body`, in the
+        passages' own text, without the title and headings each passage is indexed with: on
+        a page of 58 job series titled "How to filter results by series", "filter" is in
+        every passage, and in the text of only the one that says how to filter."""
         positions = self.doc_positions.get(doc_id, [])
         if len(positions) < DOCUMENT_MIN_CHUNKS:
             return {t: 0.0 for t in tokens}
-        return {t: float(self.lexical.containing(t)[positions].mean()) for t in set(tokens)}
+        if not body:
+            return {t: float(self.lexical.containing(t)[positions].mean()) for t in set(tokens)}
+        held = self._body_tokens(doc_id)
+        return {t: sum(t in h for h in held) / len(held) for t in set(tokens)}
+
+    def _body_tokens(self, doc_id: str) -> list[set[str]]:
+        with self._lock:
+            cached = self._bodies.get(doc_id)
+        if cached is None:
+            texts = [self.chunks[i].text for i in self.doc_positions.get(doc_id, [])]
+            cached = [set(t) for t in self.lexical.tokenize(texts)]
+            with self._lock:
+                self._bodies[doc_id] = cached
+        return cached
+
+    def naming_share(self, tokens: list[str], doc_id: str) -> dict[str, float]:
+        """`document_share`, except for a word almost no passage's own text says
+        (`RARE_IN_TEXT`), which gets its share in the text: it is in every passage only by the
+        title each is indexed with, and it tells apart the passages that do say it (on a page
+        titled "How to filter results by series", the one that says how to filter)."""
+        share = self.document_share(tokens, doc_id)
+        if not any(share.values()):
+            return share
+        said = self.document_share(tokens, doc_id, body=True)
+        return {t: said[t] if said[t] <= RARE_IN_TEXT else v for t, v in share.items()}
 
     def without_document_words(self, query: str, doc_id: str) -> str:
         """The question minus the words that name `doc_id`: those nearly all its passages hold
@@ -382,7 +414,7 @@ class GenerationView:
         slide and tell none apart. The question itself when they are all it has."""
         words = query.split()
         tokens = self.lexical.tokenize(words) if words else []
-        share = self.document_share([t for ts in tokens for t in ts], doc_id)
+        share = self.naming_share([t for ts in tokens for t in ts], doc_id)
         naming = {t for t, v in share.items() if v >= NAMING_SHARE}
         if not naming:
             return query

@@ -312,6 +312,36 @@ def test_a_code_in_the_question_finds_the_passage_that_holds_it(series):
 
 
 @pytest.fixture(scope="module")
+def filter_page(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    text = (
+        "# How to filter results by series\n\n"
+        "You can filter your results by series if you know what kind of job you want.\n\n"
+        "- Go to More Filters.\n- Scroll down to Series.\n- Tick every series you want.\n\n"
+        "Below is a description of the jobs in each series.\n\n"
+    ) + "".join(
+        f"## {4000 + 100 * i} – Trade group {i}\n\nOccupations involved in {work}.\n\n"
+        for i, work in enumerate(WORK)
+    )
+    return _indexed(tmp_path_factory, embedder, "filter-by-series", text)
+
+
+def test_a_title_word_few_passages_say_marks_the_one_that_does(filter_page, monkeypatch):
+    """Every passage of the page is indexed under its title, "How to filter results by
+    series"; only one says in its own text how to filter, and that is the answer."""
+    import advisor.retrieve as retrieve
+
+    view = filter_page.searcher.view()
+    doc = view.chunks[0].doc_id
+    share = view.naming_share(view.lexical.tokenize(["filter trade"])[0], doc)
+    assert share["filter"] < 0.1 and share["trade"] > 0.9  # "trade" is in headings only
+    question = "How do I filter my search results by series?"
+    answer = filter_page.invoke({"question": question})
+    assert "Go to More Filters" in answer.answer, answer.answer
+    monkeypatch.setattr(retrieve, "RARE_IN_TEXT", -1.0)  # title words always name the page
+    assert view.naming_share(["filter"], doc)["filter"] == 1.0
+
+
+@pytest.fixture(scope="module")
 def handbook(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
     text = (
         "# Contracts handbook\n\n## Pricing\n\n"

@@ -44,11 +44,11 @@ FOCUS_GATES = {
     "holdout7": (0.916, 0.43, 85),
     "holdout8": (0.97, 0.34, 85),
     "real-formats": (0.87, 0.66, 110),
-    "real-formats-holdout": (0.70, 0.70, 105),
+    "real-formats-holdout": (0.86, 0.70, 105),
     "real-formats-holdout2": (0.875, 0.57, 86),
-    "real-formats-holdout3": (0.78, 0.65, 118),
+    "real-formats-holdout3": (0.89, 0.65, 118),
     "real-formats-holdout4": (0.76, 0.62, 95),
-    "real-formats-holdout5": (0.84, 0.56, 90),
+    "real-formats-holdout5": (0.89, 0.56, 90),
 }
 MAX_FRAGMENT_SHARE = 0.02
 

@@ -323,7 +323,7 @@ def test_bounds_and_modality_said_another_way() -> None:
     # "a maximum of" says "at most"; "at least" is still another bound
     assert check_quantifier("The Sprint Review can take at most four hours", review) is None
     assert check_quantifier("The Sprint Review takes at least four hours", review)
-    done = "If the Definition of Done is an organizational standard, all Scrum Teams must follow it."
+    done = "If the Definition of Done is a standard of the organization, all teams must follow it."
     assert check_quantifier("Scrum Teams may choose to follow it as a baseline", done)
     assert check_quantifier("Every Scrum Team has to follow it", done) is None
     goal = "The Sprint Goal must be finalized prior to the end of Sprint Planning."

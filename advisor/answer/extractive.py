@@ -98,8 +98,9 @@ def _overlaps(
     """IDF-weighted share of the question's words in each text (one tokenizer call for all).
     A word weighs less the more passages of the lead document (the one retrieval put first)
     hold it: in a question about "the CIO Council's IT workforce update", the words that name
-    that report are in every passage of it and tell none apart; "executive sponsor" does."""
-    share = view.document_share(q_tokens, lead) if lead else {}
+    that report are in every passage of it and tell none apart; "executive sponsor" does
+    (and so does a title word that almost no passage's own text says: `naming_share`)."""
+    share = view.naming_share(q_tokens, lead) if lead else {}
     weights = {t: view.lexical.idf(t) * (1.0 - share.get(t, 0.0)) for t in set(q_tokens)}
     total = sum(weights.values())
     if not total or not texts:
