@@ -209,6 +209,8 @@ TITLE_PAGE_WORDS = 25
 _SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentence ("74%.")
 ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_COLUMN_NAME = re.compile(r"(?:^- |(?<=; ))([^:;\n]{1,120}): ", re.M)
 _NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\])$")
 
 
@@ -236,6 +238,7 @@ class GenerationView:
         self.position = {c.id: n for n, c in enumerate(self.chunks)}
         self._lock = threading.Lock()
         self._bodies: dict[str, list[set[str]]] = {}  # doc id -> its passages' own tokens
+        self._column_names: dict[str, list[tuple[str, set[str]]]] = {}  # doc id -> columns
         self.lexical = LexicalIndex(self.chunks, saved, None if saved else _read_hints(gen.units))
         if saved is None and tables_dir is not None:
             built = tables.Tables(
@@ -360,6 +363,43 @@ class GenerationView:
                 if shared and len(shared) >= need and shared - self.common_words:
                     return True
         return False
+
+    def lacks_asked_column(self, doc_id: str, query: str) -> bool:
+        """Does the question ask for a column `doc_id`'s tables have only for other years?
+        "The projected 2029 median annual wage" where the tables have "Median annual wage,
+        2020(1)" and "Employment, 2029": every word of a column's name is in the question, the
+        question names a year, and no column of those words is of that year. No row of such a
+        document answers it: quoting the 2020 wage would answer another question."""
+        years = set(_YEAR.findall(query))
+        if not years:
+            return False
+        asked = set(self.lexical.tokenize([query])[0])
+        found = False
+        for name, words in self._columns(doc_id):
+            if len(words) < 2 or not words <= asked:
+                continue
+            if set(_YEAR.findall(name)) & years:
+                return False
+            found = found or bool(_YEAR.search(name))
+        return found
+
+    def _columns(self, doc_id: str) -> list[tuple[str, set[str]]]:
+        """The column names of `doc_id`'s table rows, each with its words (years left out)."""
+        with self._lock:
+            cached = self._column_names.get(doc_id)
+        if cached is None:
+            names = {
+                name.strip()
+                for i in self.doc_positions.get(doc_id, [])
+                if self.chunks[i].id in self.record_ids
+                for name in _COLUMN_NAME.findall(self.chunks[i].text)
+            }
+            ordered = sorted(names)
+            tokens = self.lexical.tokenize([_YEAR.sub(" ", n) for n in ordered]) if ordered else []
+            cached = [(n, set(t)) for n, t in zip(ordered, tokens, strict=True)]
+            with self._lock:
+                self._column_names[doc_id] = cached
+        return cached
 
     @cached_property
     def doc_positions(self) -> dict[str, list[int]]:

