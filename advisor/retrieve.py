@@ -210,6 +210,7 @@ _SENTENCE = re.compile(r"\S[.!?]['\"’”)\]]*$")  # a line that ends a sentenc
 ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_YEAR_SPAN = re.compile(r"(?<!\d)(?:19|20)\d\d\s*[-–]\s*(?:\d\d){1,2}(?!\d)")
 _COLUMN_NAME = re.compile(r"(?:^- |(?<=; ))([^:;\n]{1,120}): ", re.M)
 _NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\])$")
 
@@ -370,7 +371,8 @@ class GenerationView:
         2020(1)" and "Employment, 2029": every word of a column's name is in the question, the
         question names a year, and no column of those words is of that year. No row of such a
         document answers it: quoting the 2020 wage would answer another question."""
-        years = set(_YEAR.findall(query))
+        # a span of years ("the 2019-29 projections") names the tables, not a column's year
+        years = set(_YEAR.findall(_YEAR_SPAN.sub(" ", query)))
         if not years:
             return False
         asked = set(self.lexical.tokenize([query])[0])

@@ -386,4 +386,7 @@ def test_a_column_the_table_has_only_for_another_year_is_not_asked_of_it(project
     assert not view.lacks_asked_column(doc, "What was the 2020 median annual wage of bakers?")
     assert not view.lacks_asked_column(doc, "What is the median annual wage of bakers?")
     assert not view.lacks_asked_column(doc, "What is the projected 2029 employment of bakers?")
+    # the tables' span of years is not the year of a column
+    spanned = "In the 2019-29 projections, what is the median annual wage of bakers?"
+    assert not view.lacks_asked_column(doc, spanned)
     # (answers: the workbook's rows in evals/datasets/real-formats-holdout4 and -holdout5)
