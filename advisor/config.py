@@ -334,6 +334,11 @@ class Settings(BaseSettings):
     profile_partly: float = Field(
         0.50, description="CV check: a CV sentence this close to an item meets it partly."
     )
+    profile_example_bonus: float = Field(
+        0.06,
+        description="CV check: added to a CV sentence's cosine with one of the guide's example "
+        "CV lines (front matter `cv_examples`), which compare sentence with sentence.",
+    )
     max_cv_chars: int = Field(60_000, description="Longest CV text accepted by the CV check.")
     profile_ttl_s: float = Field(
         3600.0,

@@ -14,6 +14,12 @@ stakeholders" is stakeholder management, partly); and by meaning with the packag
 ("led a team of 22 nurses" is leadership). Every found item carries the CV sentence verbatim with
 its place; every item carries a normal `Citation` whose text is exactly the guide's span.
 
+A skill a CV shows only by what the person did ("presented the monthly figures to the board" for
+Communication) shares few words and little meaning with its bare name, so the guide's front
+matter may give, per item, example CV lines that show it (`cv_examples:`, see corpus/README.md).
+They are compared like the item's own text and are never quoted; a key that names no item is
+reported and ignored.
+
 Private by design: the CV is read from bytes in memory, embedded without the query cache, and
 never written anywhere (no index, no log, no file); the caller keeps the result.
 """
@@ -21,6 +27,7 @@ never written anywhere (no index, no log, no file); the caller keeps the result.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import threading
 from dataclasses import dataclass, field, replace
@@ -34,11 +41,14 @@ from pydantic import BaseModel, Field
 from .config import Settings
 from .embed import Embedder
 from .errors import ConfigError, UploadError
-from .load import LOADERS, Unreadable, front_matter, load_file
+from .load import LOADERS, Unreadable, front_matter, heading_key, load_file
 from .retrieve import spelled_out
 from .types import Answer, Citation, SourceDocument
 
+log = logging.getLogger(__name__)
+
 Status = Literal["met", "partly", "missing"]
+EXAMPLES_KEY = "cv_examples"  # front matter of the guide: item -> CV lines that show it
 PRIVATE_BATCH = 32  # CV texts per encoder call
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -142,6 +152,7 @@ class GuideItem:
     end: int
     family: int = 0  # items of one list or one enumeration share it (their first offset)
     patterns: list[re.Pattern[str]] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # CV lines that show it (`cv_examples`)
 
     @property
     def embed_text(self) -> str:
@@ -433,6 +444,8 @@ class CvChecker:
                 f"No checklist items found in {self.settings.profile_guide}: no list or "
                 "enumeration under the headings of ADVISOR_PROFILE_SECTIONS."
             )
+        for label, lines in cv_examples(self.guide.text, found).items():
+            next(i for i in found if i.label == label).examples = lines
         return found
 
     @cached_property
@@ -449,6 +462,7 @@ class CvChecker:
         out = []
         for i, item in enumerate(self.items):
             out.append((i, item.embed_text))
+            out.extend((i, line) for line in item.examples)
             stems = _stems(item.names[0])
             if not item.is_short or not stems:
                 continue
@@ -456,6 +470,18 @@ class CvChecker:
                 if stems <= _stems(label) and entry != item.embed_text:
                     out.append((i, entry))
         return out
+
+    @cached_property
+    def _row_bonus(self) -> np.ndarray:
+        """Per row of `item_texts`, what its cosine is raised by: an example CV line is a
+        sentence as specific as the CV's own, so two lines showing the same skill with different
+        particulars score lower than a line against a short description of it; the bonus puts
+        the two on one scale (`profile_example_bonus`)."""
+        bonus = self.settings.profile_example_bonus
+        return np.array(
+            [bonus if t in self.items[i].examples else 0.0 for i, t in self.item_texts],
+            dtype=np.float32,
+        )
 
     @cached_property
     def domain_stems(self) -> set[str]:
@@ -548,6 +574,7 @@ class CvChecker:
             raise UploadError("The CV has no sentences to check. Paste its text or upload it.")
         with self._lock:
             items, vectors, rare = self.items, self.item_vectors, self._rare_acronyms
+            self._row_bonus  # noqa: B018 - computed under the lock like the rest
             names = self.name_vectors
         # meaning needs a sentence: not a heading, a name or a date
         done = [_done(s.text) for s in sentences]  # what the person did, not what they plan
@@ -555,7 +582,7 @@ class CvChecker:
         sims = np.full((len(items), len(sentences)), -1.0, dtype=np.float32)
         if wordy:
             texts = [self._for_meaning(done[k]) for k in wordy]
-            by_text = vectors @ self._embed_private(texts).T
+            by_text = vectors @ self._embed_private(texts).T + self._row_bonus[:, None]
             for row, (i, _) in enumerate(self.item_texts):
                 sims[i, wordy] = np.maximum(sims[i, wordy], by_text[row])
         phrases = [
@@ -645,9 +672,9 @@ class CvChecker:
                 hedged = k
         if hedged is not None:  # "familiar with Scrum", "TensorFlow (coursework only)"
             return "partly", hedged, "name, hedged"
-        # by meaning (see _best_about): met only for an item the guide explains in words; a
-        # bare name ("Trello", "Communication") is at most partly shown by other words
-        if score >= self.settings.profile_met and item.description:
+        # by meaning (see _best_about): met only for an item the guide explains in words or
+        # shows by examples; a bare name ("Trello") is at most partly shown by other words
+        if score >= self.settings.profile_met and (item.description or item.examples):
             return "met", j, f"meaning {score:.2f}"
         stems, explained = _stems(item.label), _stems(item.description)
         for k, text in enumerate(done):
@@ -679,6 +706,33 @@ class CvChecker:
     def check_bytes(self, raw: bytes, name: str) -> Checklist:
         doc = read_cv(raw, name, self.settings)
         return self.check_text(doc.text, doc.page_starts)
+
+
+def cv_examples(text: str, items: list[GuideItem]) -> dict[str, list[str]]:
+    """The guide's `cv_examples:` front matter, by item label: an entry is keyed by an item's
+    label or one of its names (case and spacing do not matter) and lists CV lines that show
+    the item. Entries that name no item, or are not lists of text, are reported and left out
+    rather than failing the check."""
+    raw = front_matter(text)[0].get(EXAMPLES_KEY)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        log.warning("The guide's %s must map checklist items to lists of CV lines.", EXAMPLES_KEY)
+        return {}
+    by_name = {heading_key(n): item.label for item in items for n in [item.label, *item.names]}
+    out: dict[str, list[str]] = {}
+    for key, lines in raw.items():
+        label = by_name.get(heading_key(str(key)))
+        if label is None:
+            log.warning(
+                "The guide's %s for %r were ignored: no item has that name.", EXAMPLES_KEY, key
+            )
+            continue
+        if not isinstance(lines, list) or not all(isinstance(x, str) and x.strip() for x in lines):
+            log.warning("The guide's %s for %r were ignored: each must be text.", EXAMPLES_KEY, key)
+            continue
+        out.setdefault(label, []).extend(x.strip() for x in lines)
+    return out
 
 
 def _means_other(name: str, text: str, names: list[str]) -> bool:

@@ -79,6 +79,43 @@ def test_a_different_guide_gives_a_different_checklist(tmp_path: Path, embedder)
         _ = CvChecker(Settings(corpus_dir=corpus), embedder).items
 
 
+def test_example_cv_lines_in_the_guide_show_a_skill_by_what_was_done(
+    tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bare skill name ("Communication") shares no words with "Presented the quarterly
+    figures to the board of trustees"; the guide's `cv_examples` bridge that, and an entry
+    naming no item is reported, not fatal."""
+    body = (
+        "# Becoming a Coordinator\n\n## Key Skills\n\n- Communication\n- Budgeting\n"
+        "- Hygiene\n\n## Salary\n\n- Coordinators earn well.\n"
+    )
+    examples = (
+        "---\ntitle: Becoming a Coordinator\ncv_examples:\n  communication:\n"
+        "  - Presented the monthly results to the board.\n"
+        "  - Wrote the weekly status report for the steering committee.\n"
+        "  Juggling:\n  - Kept five balls in the air.\n---\n\n"
+    )
+    cv = (
+        "Office coordinator at a regional charity since 2019.\n"
+        "Presented the quarterly figures to the board of trustees every spring.\n"
+        "Ordered stationery and booked rooms for the whole team."
+    )
+    found = {}
+    for name, text in [("plain", body), ("examples", examples + body)]:
+        corpus = tmp_path / name
+        corpus.mkdir()
+        (corpus / "guide.md").write_text(text, encoding="utf-8")
+        guide = CvChecker(Settings(corpus_dir=corpus, profile_guide="guide.md"), embedder)
+        with caplog.at_level("WARNING", logger="advisor.profile"):
+            found[name] = guide.check_text(cv)
+    assert status_of(found["plain"], "Communication") == "missing"
+    shown = next(i for i in found["examples"].items if i.item == "Communication")
+    assert shown.status != "missing" and shown.evidence is not None
+    assert shown.evidence.text.startswith("Presented the quarterly figures")
+    assert status_of(found["examples"], "Hygiene") == "missing"  # the others are unchanged
+    assert "'Juggling' were ignored: no item has that name" in caplog.text
+
+
 def test_every_citation_is_exactly_the_guide_span(checker: CvChecker) -> None:
     text = load_file(GUIDE, CORPUS).text
     result = checker.check_text("Project coordinator. Led a team of five volunteers.")
@@ -188,10 +225,10 @@ def _checklist_item(items: dict[str, dict], name: str) -> dict:
 @pytest.mark.parametrize(
     ("folder", "least_right", "least_exact"),
     [
-        (HOLDOUT, 0.83, 0.68),
-        (HOLDOUT.parent / "holdout2", 0.85, 0.66),
-        (HOLDOUT.parent / "holdout3", 0.85, 0.68),
-        (HOLDOUT.parent / "holdout4", 0.87, 0.66),
+        (HOLDOUT, 0.87, 0.74),
+        (HOLDOUT.parent / "holdout2", 0.92, 0.66),
+        (HOLDOUT.parent / "holdout3", 0.88, 0.72),
+        (HOLDOUT.parent / "holdout4", 0.92, 0.72),
     ],
     ids=["holdout", "holdout2", "holdout3", "holdout4"],
 )
