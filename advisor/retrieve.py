@@ -121,8 +121,10 @@ class LexicalIndex:
         return [list(t) for t in out]  # type: ignore[union-attr]
 
     def common(self, share: float = 0.2) -> set[str]:
-        """Words in more than `share` of all chunks: the corpus's own domain vocabulary."""
-        return {t for t, df in self.df.items() if df > share * self.n}
+        """Words in more than `share` of all chunks: the corpus's own domain vocabulary. A word
+        of one chunk is never common: in a corpus of a few chunks (one small table) every word
+        would be, and "bakers" would no longer name its row."""
+        return {t for t, df in self.df.items() if df > share * self.n and df > 1}
 
     def unknown_names(self, text: str) -> list[str]:
         """Names and acronyms in `text` ("CISSP", "Germany") that no chunk mentions at all."""
@@ -384,6 +386,18 @@ class GenerationView:
                 return False
             found = found or bool(_YEAR.search(name))
         return found
+
+    def without_lacking_rows(self, hits: list[Hit], query: str) -> list[Hit]:
+        """`hits` without the table rows that lack what was asked (`lacks_asked_column`);
+        nothing when the first hit is one: the question is about that table, and the passages
+        that share its other words do not have it either."""
+        lacking = [
+            h.chunk.id in self.record_ids and self.lacks_asked_column(h.chunk.doc_id, query)
+            for h in hits
+        ]
+        if lacking and lacking[0]:
+            return []
+        return [h for h, lack in zip(hits, lacking, strict=True) if not lack]
 
     def _columns(self, doc_id: str) -> list[tuple[str, set[str]]]:
         """The column names of `doc_id`'s table rows, each with its words (years left out)."""

@@ -390,3 +390,33 @@ def test_a_column_the_table_has_only_for_another_year_is_not_asked_of_it(project
     spanned = "In the 2019-29 projections, what is the median annual wage of bakers?"
     assert not view.lacks_asked_column(doc, spanned)
     # (answers: the workbook's rows in evals/datasets/real-formats-holdout4 and -holdout5)
+
+
+def test_the_llm_path_does_not_answer_a_column_the_table_lacks(projections):
+    """As in the extractive path, the rows of a table with only the 2020 wage are not given to
+    a model asked for the 2029 wage (a small model would quote the 2020 figure); the 2029
+    employment, which the table has, is still answered by the model."""
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    settings = projections.settings.model_copy(update={"llm": "scripted"})
+
+    def with_model(reply: str) -> Advisor:
+        model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+        return Advisor(settings, llm=model, embedder=projections.embedder, store=projections.store)
+
+    # a one-table corpus: "bakers", said in one passage of two, still names its row
+    employment = "What is the projected 2029 employment of bakers?"
+    extractive = projections.invoke({"question": employment})
+    assert not extractive.declined and "148.4" in extractive.answer, extractive.answer
+    lacking = "What is the projected 2029 median annual wage of bakers?"
+    answer = with_model("Bakers earn $30,500 [1].").invoke({"question": lacking})
+    assert answer.declined and not answer.citations, answer.answer
+    asked = projections.retrieve("What is the projected 2029 employment of bakers?")
+    n = next(i for i, h in enumerate(asked.hits, 1) if "Bakers" in h.chunk.text)
+    row = asked.hits[n - 1].chunk.text
+    figure = row.split("Employment, 2029: ")[1].split(";")[0].strip()
+    answer = with_model(f"Bakers' employment in 2029 is projected at {figure} [{n}].").invoke(
+        {"question": "What is the projected 2029 employment of bakers?"}
+    )
+    assert not answer.declined and figure in answer.answer, answer.answer

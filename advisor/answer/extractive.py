@@ -529,11 +529,8 @@ def _choose_units(
     match on column names and numbers, not on what was asked; so is a title page, which
     matches every question that names its document and answers almost none."""
     rows, titles = view.record_ids, view.title_pages
-    top = retrieval.hits[0].chunk if retrieval.hits else None
-    if top is not None and top.id in rows and view.lacks_asked_column(top.doc_id, retrieval.query):
-        # the question is about a table (its rows come first) that has what was asked only for
-        # other years: the passages that share its other words do not have it either
-        return []
+    if not view.without_lacking_rows(retrieval.hits[:1], retrieval.query):
+        return []  # the first hit is a row of a table that has what was asked only for other years
     hits = [
         h
         for h in retrieval.hits

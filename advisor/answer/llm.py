@@ -472,9 +472,13 @@ class LLMGenerator:
         embed: Callable[[list[str]], np.ndarray],
         history: Any = None,
     ) -> Iterator[Answer]:
-        if not retrieval.answerable or not retrieval.hits:
+        # rows of a table that has what was asked only for other years are no answer, as in
+        # the extractive path: the model would quote the 2020 wage for "the 2029 wage"
+        usable = view.without_lacking_rows(retrieval.hits, retrieval.query)
+        if not retrieval.answerable or not usable:
             yield declined_answer(question, view, self.name)
             return
+        retrieval = retrieval.model_copy(update={"hits": usable})
         from ..chain import history_turns
 
         turns = history_turns(history)
