@@ -331,28 +331,28 @@ def build_index(
     return report
 
 
-def _known_documents(store: IndexStore, spec: IndexSpec) -> dict[str, dict]:
-    """The current index's manifest, when its documents can be kept: what need not be read
-    again. Anything doubtful (no index, a corrupt one, other settings) means: read everything."""
-    try:
-        current = store.current()
-    except IndexCorruptError:
-        return {}
-    if current is None or current.spec is None or spec.mismatch(current.spec):
-        return {}
-    return dict(current.manifest)
-
-
 def _build(
     settings: Settings, embedder: Embedder, store: IndexStore, rebuild: bool, progress: Progress
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
-    known = {} if rebuild else _known_documents(store, index_spec(settings, embedder))
+    spec = index_spec(settings, embedder)
+    # the current index, read once: its manifest says which files need not be read again
+    corrupt = False
+    try:
+        old: Generation | None = store.current()
+    except IndexCorruptError:
+        if not rebuild:
+            raise
+        old, corrupt = None, True
+    if not rebuild and old is not None and (old.spec is None or spec.mismatch(old.spec)):
+        problem = spec.mismatch(old.spec) if old.spec else "it records no settings"
+        raise IndexMismatchError(f"The index does not match the settings: {problem}. {FIX_REBUILD}")
+    previous = {} if (rebuild or old is None) else old.manifest
     docs, report.problems = load_corpus(
-        settings.corpus_dir, settings.exclude, settings.max_file_mb, known
+        settings.corpus_dir, settings.exclude, settings.max_file_mb, previous
     )
-    user_docs, user_problems = load_user_documents(settings, known)
+    user_docs, user_problems = load_user_documents(settings, previous)
     docs += user_docs
     report.problems += user_problems
     if not docs:
@@ -363,23 +363,9 @@ def _build(
             + (f" ({len(skipped)} file(s) could not be read)." if skipped else ".")
         )
     report.documents = len(docs)
-    spec = index_spec(settings, embedder)
+    if corrupt:
+        store.wipe()  # only once the documents are known to be readable
 
-    old: Generation | None = None
-    if rebuild:
-        try:
-            old = store.current()
-        except IndexCorruptError:
-            store.wipe()
-    else:
-        old = store.current()
-        if old is not None and (old.spec is None or spec.mismatch(old.spec)):
-            problem = spec.mismatch(old.spec) if old.spec else "it records no settings"
-            raise IndexMismatchError(
-                f"The index does not match the settings: {problem}. {FIX_REBUILD}"
-            )
-
-    previous = {} if (rebuild or old is None) else old.manifest
     current = {d.source: d for d in docs}
     keep = [s for s, d in current.items() if previous.get(s, {}).get("hash") == d.content_hash]
     todo: list[SourceDocument] = [d for s, d in current.items() if s not in keep]
