@@ -292,12 +292,17 @@ def _indexed(factory: pytest.TempPathFactory, embedder, name: str, text: str, **
     return adv
 
 
-@pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
-    text = "# Job series\n\n" + "".join(
+def _series_entries() -> str:
+    """One section per series of WORK, alike but for their code and their work."""
+    return "".join(
         f"## {4000 + 100 * i} – Trade group {i}\n\nOccupations involved in {work}.\n\n"
         for i, work in enumerate(WORK)
     )
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    text = "# Job series\n\n" + _series_entries()
     return _indexed(tmp_path_factory, embedder, "job-series", text)
 
 
@@ -318,10 +323,7 @@ def filter_page(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
         "You can filter your results by series if you know what kind of job you want.\n\n"
         "- Go to More Filters.\n- Scroll down to Series.\n- Tick every series you want.\n\n"
         "Below is a description of the jobs in each series.\n\n"
-    ) + "".join(
-        f"## {4000 + 100 * i} – Trade group {i}\n\nOccupations involved in {work}.\n\n"
-        for i, work in enumerate(WORK)
-    )
+    ) + _series_entries()
     return _indexed(tmp_path_factory, embedder, "filter-by-series", text)
 
 
