@@ -330,6 +330,13 @@ def test_bounds_and_modality_said_another_way() -> None:
     claim = "The Sprint Goal can be finalized after Sprint Planning has ended"
     assert check_reversal(claim, goal, goal)
     assert check_reversal("It is finalized before Sprint Planning ends", goal, goal) is None
+    # a clause joining two list items is closest to the list's lead-in, which has no bound:
+    # the bound is looked for beside its own number in the whole passage
+    joined = "Sprint Planning lasts at most 8 hours, and the Daily Scrum lasts 15 minutes"
+    lead = SCRUM.splitlines()[0]
+    assert check_quantifier(joined, lead, SCRUM) is None
+    assert check_quantifier(joined.replace("at most 8", "at least 8"), lead, SCRUM)
+    assert check_quantifier(joined.replace("at most 8", "at most 15"), lead, SCRUM)
 
 
 def test_who_says_it_is_not_part_of_the_claim(judge: GroundingJudge) -> None:

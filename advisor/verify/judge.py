@@ -147,7 +147,7 @@ class GroundingJudge:
                 return verdict(False, reason)
             if reason := check_negation(clause, joined) or check_reversal(clause, best, joined):
                 return verdict(False, reason)
-            if reason := check_quantifier(clause, best):
+            if reason := check_quantifier(clause, best, joined):
                 return verdict(False, reason)
             if reason := check_swapped_name(clause, joined):
                 return verdict(False, reason)

@@ -259,12 +259,19 @@ _OBLIGED = {"must", "required", "shall", "mandatory", "obliged"}
 _OPTIONAL = {"may", "might", "optional", "optionally", "choose", "chooses", "voluntarily"}
 
 
-def check_quantifier(clause: str, passage_sentence: str) -> str | None:
+def check_quantifier(clause: str, passage_sentence: str, passage: str = "") -> str | None:
     """A quantifier or modal made stronger ("all" for "some", "must" for "can") keeps every
-    content word, so it is compared with the passage sentence the clause comes from."""
+    content word, so it is compared with the passage sentence the clause comes from. A bound
+    is looked for beside its own number anywhere in `passage` too: a clause that joins two
+    items of a list ("Planning lasts at most 8 hours, and the Daily Scrum 15 minutes") is
+    closest to neither item's sentence."""
     bound_mine, bound_theirs = _bounds(clause).lower(), _bounds(passage_sentence).lower()
+    everywhere = _bounds(passage).lower()
     for bound in ("at least", "at most"):  # "lasts at least 15 minutes" for "lasts 15 minutes"
         if bound in bound_mine and bound not in bound_theirs and quantities(clause):
+            said = set(re.findall(rf"\b{bound} (\S+?)[.,;:]?(?=\s|$)", bound_mine))
+            if said & set(re.findall(rf"\b{bound} (\S+?)[.,;:]?(?=\s|$)", everywhere)):
+                continue
             return f"bound differs: '{bound}' not in cited passage"
     if re.search(r"\bat all\b", clause, re.I) and not re.search(r"\bat all\b", passage_sentence,
                                                                re.I):
