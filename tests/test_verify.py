@@ -316,6 +316,23 @@ def test_quantifiers_said_another_way_are_no_change() -> None:
     assert check_quantifier("You always read it free of charge", free)
 
 
+def test_a_clause_after_a_comma_and_is_not_a_list_member() -> None:
+    """", and they create ..." starts a clause; its words are not a member to find."""
+    from advisor.verify.rules import check_list_items
+
+    tasks = (
+        "Core task: Perform risk assessments to develop response strategies. Core task: Develop "
+        "and manage work breakdown structure (WBS) of information technology projects."
+    )
+    claim = (
+        "IT project managers carry out risk assessments in order to build response strategies, "
+        "and they create and maintain the work breakdown structure for their projects"
+    )
+    assert check_list_items(claim, tasks) is None
+    listed = "It covers risk assessments, response strategies, and hiring"
+    assert check_list_items(listed, tasks) == "list item 'hiring' not in cited passage"
+
+
 def test_bounds_and_modality_said_another_way() -> None:
     from advisor.verify.rules import check_quantifier, check_reversal
 

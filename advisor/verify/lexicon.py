@@ -63,7 +63,7 @@ _ANTONYMS = [  # stems; common words, so only against the best-matching passage 
     ("increas", "reduc"), ("after", "befor"), ("after", "prior"), ("rais", "loss"),
     ("rais", "lower"), ("gain", "loss"), ("improv", "loss"), ("improv", "wors"),
     *_STRONG_ANTONYMS]
-_ITEM = r"(?!which |who |that )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
+_ITEM = r"(?!(?:and|or|which|who|that) )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
 _ENUMERATION = re.compile(rf"{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
 _SYNONYMS = [  # paraphrases that count as the same content word
     "annual annually year yearly", "earn make paid pay salary salaries income compensation",
