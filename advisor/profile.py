@@ -317,22 +317,27 @@ class CvSentence:
 
 
 def _logical_lines(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, first line number) of each line, with the lines a PDF wrapped joined
-    again: a line as long as the longest ones that ends mid-sentence continues on the next
-    one (unless that one starts a list item)."""
+    """(start, end, first line number) of each line, with wrapped lines joined again: a line
+    as long as the longest ones that ends mid-sentence continues on the next one (a PDF's
+    wrapping), and so does a list item on its indented lines (a hard-wrapped text's); a line
+    that starts a list item starts a new one."""
     spans, pos = [], 0
     for line in text.splitlines(keepends=True):
         spans.append((pos, pos + len(line.rstrip("\r\n"))))
         pos += len(line)
     widest = max((e - s for s, e in spans), default=0)
     out: list[tuple[int, int, int]] = []
-    joining = False
+    joining = in_item = False
     for number, (s, e) in enumerate(spans, start=1):
         line = text[s:e]
-        if joining and line.strip() and not _BULLET.match(line):
+        bullet = bool(_BULLET.match(line))
+        indented = in_item and line[:1] in (" ", "\t")
+        if (joining or indented) and line.strip() and not bullet:
             out[-1] = (out[-1][0], e, out[-1][2])
         else:
             out.append((s, e, number))
+            in_item = bullet
+        in_item = in_item and bool(line.strip())
         stripped = line.rstrip()
         joining = widest >= 60 and len(stripped) >= 0.8 * widest and stripped[-1:] not in ".!?:;"
     return out
@@ -741,9 +746,18 @@ def _means_other(name: str, text: str, names: list[str]) -> bool:
     beside the acronym, has the acronym's initials and none of the item's other names."""
     letters = name.strip().upper()
     if not is_acronym(name.strip()):
-        return False
+        # the words of such an expansion match the item's initials ("Perioperative Medicine
+        # Pathway" for PMP): inside the parentheses after those initials, and not one of the
+        # item's own names, they are that other thing too
+        phrase = " ".join(name.split())
+        words = [w for w in re.split(r"[\s-]+", phrase) if w and w.lower() not in _SMALL]
+        initials = re.escape("".join(w[0] for w in words).upper())
+        beside = rf"(?<!\w){initials}\s*\(\s*{re.escape(phrase)}\s*\)"
+        return bool(re.search(beside, " ".join(text.split()))) and not any(
+            _stems(n) <= _stems(phrase) for n in names if not is_acronym(n.strip())
+        )
     near = rf"(?<!\w){re.escape(name.strip())}(?!\w)[^()\n]{{0,40}}\(([^()\n]{{3,80}})\)"
-    for m in re.finditer(near, text):
+    for m in re.finditer(near, " ".join(text.split())):  # hard-wrapped: "(Perioperative\n ..."
         words = [w for w in re.split(r"[\s-]+", m.group(1)) if w and w.lower() not in _SMALL]
         if "".join(w[0] for w in words).upper() != letters:
             continue
