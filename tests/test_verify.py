@@ -269,6 +269,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout3", 0.70),
         ("judge_holdout4", 0.775),
         ("judge_holdout5", 0.825),
+        ("judge_holdout6", 0.90),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):
@@ -332,6 +333,46 @@ def test_a_clause_after_a_comma_and_is_not_a_list_member() -> None:
     assert check_list_items(claim, tasks) is None
     listed = "It covers risk assessments, response strategies, and hiring"
     assert check_list_items(listed, tasks) == "list item 'hiring' not in cited passage"
+
+
+def test_a_domain_name_is_one_name() -> None:
+    """"Scrum.org" is not "Scrum" plus "org": it names another body than Scrum Alliance."""
+    from advisor.verify.rules import check_entities
+
+    alliance = "The Certified ScrumMaster (CSM) credential is issued by Scrum Alliance."
+    assert check_entities("The CSM is issued by Scrum.org", alliance) == (
+        "'Scrum.org' not in cited passage"
+    )
+    assert check_entities("The CSM is issued by Scrum Alliance", alliance) is None
+    linked = "Scrum Alliance (www.scrumalliance.org) issues the CSM."
+    assert check_entities("The CSM comes from scrumalliance.org", linked) is None
+
+
+def test_a_name_the_sentence_says_elsewhere_is_not_swapped() -> None:
+    from advisor.verify.rules import check_swapped_name
+
+    belts = (
+        "Lean Six Sigma certification levels are called belts. The Lean Six Sigma belt levels, "
+        "listed from the entry level upward, are:\n- White Belt\n- Yellow Belt\n- Green Belt"
+    )
+    clause = "people are certified at belt levels that run from White Belt at the entry level up"
+    assert check_swapped_name(clause, belts) == "'White' where cited passage says 'Sigma'"
+    sentence = f"Lean Six Sigma projects follow DMAIC, and {clause}"
+    assert check_swapped_name(clause, belts, sentence) is None
+    govern = "GOVERN is a cross-cutting function. MAP establishes the context."
+    assert check_swapped_name("MAP is a cross-cutting function", govern, "") == (
+        "'MAP' where cited passage says 'GOVERN'"
+    )
+
+
+def test_an_enumeration_starts_at_a_word_and_lists_things() -> None:
+    """Not inside "which"; and "who does what, when and how" lists clauses, not facts."""
+    from advisor.verify.rules import check_list_items
+
+    passage = "They internally decide who does what, when, and how."
+    claim = "They settle internally who does which piece of work, when and in what way"
+    assert check_list_items(claim, passage) is None
+    assert check_list_items("They decide pay, hiring and budgets", passage)
 
 
 def test_bounds_and_modality_said_another_way() -> None:

@@ -149,7 +149,7 @@ class GroundingJudge:
                 return verdict(False, reason)
             if reason := check_quantifier(clause, best, joined):
                 return verdict(False, reason)
-            if reason := check_swapped_name(clause, joined):
+            if reason := check_swapped_name(clause, joined, claim):
                 return verdict(False, reason)
         if score >= self.threshold:
             return verdict(True, "supported")

@@ -16,7 +16,9 @@ _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 _EMPHASIS = re.compile(r"\*\*|__")  # Markdown bold: formatting, not words
 _TOKEN = re.compile(
     r"(?P<num>[$€£]?(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?P<k>[kK]\b)?(?P<pct>\s?%)?)"
-    r"|(?P<word>[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?)|(?P<punct>[^\sA-Za-z0-9])")
+    # a domain name ("Scrum.org", "bls.gov") is one word: it names a body as a whole
+    r"|(?P<word>(?:[A-Za-z][A-Za-z0-9-]+\.)+[a-z]{2,6}\b|[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?)"
+    r"|(?P<punct>[^\sA-Za-z0-9])")
 _NO_CLAIM = re.compile(  # declines, politeness, headings: nothing to cite
     r"^(?:#|i'?m sorry|sorry|unfortunately|i (?:can(?:no|'|’)t|cannot|could(?:n'|n’)t|do(?:n'|n’)t)"
     r"|(?:they|the (?:documents|sources))(?: only)? cover\b|hope this helps|good luck"
@@ -32,7 +34,7 @@ _STOP = set(
     " include includes including can could may might must should would will shall do does did has"
     " have had not no never any all some each every other more most many much very just only well"
     " up out over after before between both either neither per via etc eg ie if while but because"
-    " need needs".split())
+    " need needs since until though although whether upon".split())
 _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot",
               "without", "rarely", "seldom"}
 _SCOPE_ENDS = {",", ";", ":", ".", "?", "!", "and", "but", "or", "which", "while", "because", "so"}
@@ -63,7 +65,7 @@ _ANTONYMS = [  # stems; common words, so only against the best-matching passage 
     ("increas", "reduc"), ("after", "befor"), ("after", "prior"), ("rais", "loss"),
     ("rais", "lower"), ("gain", "loss"), ("improv", "loss"), ("improv", "wors"),
     *_STRONG_ANTONYMS]
-_ITEM = r"(?!(?:and|or|which|who|that) )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
+_ITEM = r"\b(?!(?:and|or|which|who|that) )[A-Za-z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,3}"
 _ENUMERATION = re.compile(rf"{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
 _SYNONYMS = [  # paraphrases that count as the same content word
     "annual annually year yearly", "earn make paid pay salary salaries income compensation",

@@ -107,6 +107,8 @@ def _names(text: str) -> list[tuple[bool, str, str]]:
 def _name_in(name: str, initials: str, text: str) -> bool:
     """`name` is in `text`: as a word, a plural, an acronym spelt out, or spelt out as an acronym
     there ("Certified ScrumMaster" for "CSM")."""
+    if "." in name:  # a domain name: inside a web address too ("www.scrum.org/...")
+        return name.lower() in text.lower()
     words = _words(text)
     lower = {w.lower() for w in words}
     base = name[:-1] if name.endswith("s") and name[:-1].isupper() else name  # "PDUs"
@@ -125,10 +127,12 @@ def check_entities(claim: str, passage: str) -> str | None:
     return f"'{next((w for start, w in missing if not start), missing[0][1])}' not in cited passage"
 
 
-def check_swapped_name(clause: str, passage: str) -> str | None:
+def check_swapped_name(clause: str, passage: str, sentence: str = "") -> str | None:
     """"MAP is the cross-cutting function" where the source says "GOVERN is ...": every name is
     somewhere in the passage, but the passage piece the claim piece comes from (the one piece
-    sharing most words, at least two) has another name of the same kind in its place."""
+    sharing most words, at least two) has another name of the same kind in its place. A name
+    the claim's `sentence` says elsewhere is not replaced ("Lean Six Sigma projects ..., and
+    people are certified at belts from White Belt up" does not swap "Sigma" for "White")."""
     split = re.compile(_PIECES.pattern + r"|\s(?:and|or)\s")  # list members apart too
     pieces = [p for s in passage_sentences(passage) for p in split.split(s)]
     for mine in split.split(clause):
@@ -138,7 +142,7 @@ def check_swapped_name(clause: str, passage: str) -> str | None:
             continue  # no single piece it clearly comes from
         source = shared[0][1]
         absent = [w for _, w, i in _names(mine) if not _name_in(w, i, source)]
-        instead = [w for _, w, i in _names(source) if not _name_in(w, i, clause)]
+        instead = [w for _, w, i in _names(source) if not _name_in(w, i, sentence or clause)]
         for a, b in ((a, b) for a in absent for b in instead if a.isupper() == b.isupper()):
             return f"'{a}' where cited passage says '{b}'"
     return None
@@ -228,7 +232,10 @@ def check_list_items(claim: str, passage: str) -> str | None:
         items[0] = first[cut:]  # "fields like Computer Science": the member is the tail
         end = next((k for k, w in enumerate(last) if w.lower() in _STOP), len(last))
         items[-1] = last[:end]  # "manufacturing are among the top": the member is the head
-        for member in map(" ".join, items):
+        members = [" ".join(i) for i in items]
+        if not all(map(_content, members)):
+            continue  # "who does which piece of work, when and how": clauses, not a list of things
+        for member in members:
             if _content(member) and coverage(member, passage)[0] == 0:
                 return f"list item '{member}' not in cited passage"
     return None
