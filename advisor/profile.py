@@ -663,6 +663,7 @@ class CvChecker:
     ) -> tuple[Status, int | None, str]:
         """`done`: each sentence up to any intention in it (`_done`)."""
         hedged: int | None = None
+        denied: set[int] = set()  # sentences that deny the item: no evidence of it at all
         for k, s in enumerate(sentences):  # by name or alias: the CV says it
             found = [
                 m
@@ -671,6 +672,9 @@ class CvChecker:
                 if m.start() < len(done[k])  # a name after "seeking", "plan to": no evidence
                 and not _means_other(m.group(0), s.text, item.names)
             ]
+            if found and all(_denied(s.text, m.start()) for m in found):
+                denied.add(k)
+                continue
             if any(not _hedged(s.text, m.start(), m.end()) for m in found):
                 return "met", k, "name"
             if found and hedged is None:
@@ -679,10 +683,14 @@ class CvChecker:
             return "partly", hedged, "name, hedged"
         # by meaning (see _best_about): met only for an item the guide explains in words or
         # shows by examples; a bare name ("Trello") is at most partly shown by other words
+        if j in denied:
+            score = -1.0
         if score >= self.settings.profile_met and (item.description or item.examples):
             return "met", j, f"meaning {score:.2f}"
         stems, explained = _stems(item.label), _stems(item.description)
         for k, text in enumerate(done):
+            if k in denied:
+                continue
             words = _stems(text)
             if stems and stems <= words:  # "managed clinical risk": risk management
                 return "partly", k, "words"
@@ -692,6 +700,8 @@ class CvChecker:
         if rare:
             spelled = [p for w in rare if (p := spelled_out(w)) is not None]
             for k, text in enumerate(done):
+                if k in denied:
+                    continue
                 if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in rare) or any(
                     p.search(text) for p in spelled
                 ):
@@ -804,6 +814,19 @@ def _hedged(text: str, start: int, end: int) -> bool:
         right = max(right, close + 1)
     segment = text[left:start] + " " * (end - start) + text[end:right]  # the name is no hedge
     return bool(_HEDGE.search(segment))
+
+
+# "I have no Python", "We were not a Scrum shop", "never used Jira": the CV denies the item
+_DENIAL = re.compile(r"\b(?:no|not|never|without|nor)\b|n['’]t\b", re.I)
+
+
+def _denied(text: str, start: int) -> bool:
+    """Is the name at text[start:] denied by a negation before it in its own clause (up to a
+    comma, semicolon, line or sentence end; a parenthesis opens a clause too: "no programming
+    experience (no Python or SQL)")?"""
+    bounds = [m.end() for m in _SEGMENT_END.finditer(text, 0, start)]
+    left = max([*bounds, text.rfind("(", 0, start) + 1, 0])
+    return bool(_DENIAL.search(text[left:start]))
 
 
 def _best_about(
