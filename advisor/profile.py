@@ -808,7 +808,7 @@ def _done(text: str) -> str:
 def _hedged(text: str, start: int, end: int) -> bool:
     """Is the name at text[start:end] hedged within its own list segment ("Jira, familiar with
     Scrum": Scrum is, Jira is not)? Parentheses right after the name belong to it."""
-    left = max((m.end() for m in _SEGMENT_END.finditer(text, 0, start)), default=0)
+    left = _segment_start(text, start)
     right = next((m.start() for m in _SEGMENT_END.finditer(text, end)), len(text))
     if (close := text.find(")", end)) != -1 and "(" in text[end:close + 1]:
         right = max(right, close + 1)
@@ -824,9 +824,13 @@ def _denied(text: str, start: int) -> bool:
     """Is the name at text[start:] denied by a negation before it in its own clause (up to a
     comma, semicolon, line or sentence end; a parenthesis opens a clause too: "no programming
     experience (no Python or SQL)")?"""
-    bounds = [m.end() for m in _SEGMENT_END.finditer(text, 0, start)]
-    left = max([*bounds, text.rfind("(", 0, start) + 1, 0])
+    left = max(_segment_start(text, start), text.rfind("(", 0, start) + 1)
     return bool(_DENIAL.search(text[left:start]))
+
+
+def _segment_start(text: str, start: int) -> int:
+    """Where the list segment or clause holding text[start] begins (`_SEGMENT_END`)."""
+    return max((m.end() for m in _SEGMENT_END.finditer(text, 0, start)), default=0)
 
 
 def _best_about(

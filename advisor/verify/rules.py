@@ -236,7 +236,7 @@ def check_list_items(claim: str, passage: str) -> str | None:
         if not all(map(_content, members)):
             continue  # "who does which piece of work, when and how": clauses, not a list of things
         for member in members:
-            if _content(member) and coverage(member, passage)[0] == 0:
+            if coverage(member, passage)[0] == 0:
                 return f"list item '{member}' not in cited passage"
     return None
 
