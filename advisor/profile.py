@@ -788,11 +788,11 @@ _HEDGE = re.compile(
 )
 _SEGMENT_END = re.compile(r"[,;|•·\n]|\s-\s|\.\s")
 # what the person means to do, not what they did: "Seeking a role applying machine learning",
-# "I plan to start the PMP", "Would like to learn: Jira"
+# "I plan to start the PMP", "Would like to learn: Jira", "I want my first AI project to be ..."
 _INTENT = re.compile(
     r"\b(?:seek(?:ing|s)?|looking (?:to|for)|(?:plan|plans|planning|intend|intends|intending|"
-    r"hope|hopes|hoping|aim|aims|aiming|want|wants|wanting|wish|aspire|aspiring|keen|eager|"
-    r"would like|'d like) to|interested in|objective|goal)\b",
+    r"hope|hopes|hoping|aim|aims|aiming|wish|aspire|aspiring|keen|eager|would like|'d like) to|"
+    r"want|wants|wanting|interested in|objective|goal)\b",
     re.I,
 )
 

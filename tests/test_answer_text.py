@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from advisor import Advisor, Settings
-from advisor.answer.extractive import is_label, list_lines, repair
+from advisor.answer.extractive import _row_name, is_label, is_pointer, list_lines, repair
 
 
 def test_repair_joins_words_split_at_a_line_break_and_keeps_real_hyphens() -> None:
@@ -45,6 +45,24 @@ def test_a_caption_or_table_label_is_not_quoted_as_a_passage() -> None:
     assert not is_label("Yes.") and not is_label("Not extensively.")
     assert not is_label("The PMP exam has 180 questions.")
     assert not is_label("Period of Performance: Base Period of one year")
+
+
+def test_pointer_sentences_are_told_from_sentences_that_say_something() -> None:
+    """A sentence that only sends the reader to another part of the document is never quoted."""
+    assert is_pointer("See Appendix C: Sample Language for Government Contracts.")
+    assert is_pointer("See the topic-index for the existing topics.")
+    assert is_pointer("For more details, see Section 3.")
+    assert is_pointer("See also Appendix A.")
+    assert not is_pointer("See how AI changes the PM job: teams ship models, not features.")
+    assert not is_pointer("The PMP exam has 180 questions; see the handbook for the outline.")
+
+
+def test_a_footnote_marker_does_not_make_a_table_row_a_new_row() -> None:
+    pay = "- Occupation: Software developers(1); Median pay: $132,270; Jobs: 1,895,500"
+    schooling = "- Occupation: Software developers; Education: Bachelor's degree; Training: None"
+    other = "- Occupation: Data scientists; Median pay: $108,020; Jobs: 245,900"
+    assert _row_name(pay) == _row_name(schooling) == "software developers"
+    assert _row_name(other) != _row_name(pay)
 
 
 def test_a_hard_wrapped_list_item_stays_one_item() -> None:

@@ -148,6 +148,7 @@ def test_every_citation_is_exactly_the_guide_span(checker: CvChecker) -> None:
         ("I plan to start the PMP in 2025.", "PMP (Project Management Professional)",
          {"missing"}),
         ("Would like to learn: Airflow, dbt, Jira", "Jira", {"missing"}),
+        ("I want my next project to use machine learning.", "Machine Learning", {"missing"}),
         ("Used Jira daily, and now want to learn PyTorch.", "Jira", {"met"}),
         ("Used Jira daily, and now want to learn PyTorch.", "PyTorch", {"missing"}),
         ("Baked bread for the village fair.", "Python", {"missing"}),

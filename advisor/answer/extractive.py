@@ -65,7 +65,7 @@ def _fetch_units(view: GenerationView, hits: list[Hit]) -> Pool:
         if meta["kind"] == "question":  # a hint: it ranks its passage, it is never quoted
             hints.setdefault(str(meta["chunk_id"]), []).append(row)
             continue
-        if meta["kind"] == "sentence" and is_label(text):
+        if meta["kind"] == "sentence" and (is_label(text) or is_pointer(text)):
             continue
         rows.append(row)
         hit = hits[rank[meta["chunk_id"]]]
@@ -90,6 +90,23 @@ def is_label(text: str) -> bool:
     nothing by itself, so it is never quoted as a passage (a one-word answer, "Yes.", is kept)."""
     words = text.split()
     return 2 <= len(words) <= 5 and all(_LABEL_WORD.fullmatch(w) for w in words)
+
+
+# "see" or "refer to", then a part of a document: the structure every long document has
+_POINTER = re.compile(
+    r"^\(?(?:for (?:more|further|full) (?:details|information)[^.]{0,60}?,? )?(?:please )?"
+    r"(?:see|refer to)(?: also)?(?: the)?(?: full| complete)? (?:appendix|annex|section|chapter|"
+    r"table|figure|fig\.|page|part|list|index|[\w-]*index|glossary|references?|below|above|"
+    r"https?://)",
+    re.I,
+)
+
+
+def is_pointer(text: str) -> bool:
+    """A sentence that only sends the reader elsewhere ("See Appendix C: Sample Language for
+    Government Contracts.", "See the topic-index for the existing topics."): in an answer it
+    points at a part of a document the user cannot follow, and says none of what was asked."""
+    return len(text.split()) <= 30 and bool(_POINTER.match(text.strip()))
 
 
 def _overlaps(
@@ -141,8 +158,18 @@ def _same_row(cand: Candidate, chosen: list[Candidate]) -> bool:
     occupation in several tables, and the best-matching one is enough."""
     if not is_record_text(cand.text):
         return False
-    name = record_cells(cand.text)[:1]
-    return any(is_record_text(c.text) and record_cells(c.text)[:1] == name for c in chosen)
+    name = _row_name(cand.text)
+    return any(is_record_text(c.text) and _row_name(c.text) == name for c in chosen)
+
+
+_NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\]|[*†‡]+)$")
+
+
+def _row_name(text: str) -> str:
+    """A row's first cell without the footnote marker a table may set on it: "Software
+    developers(1)" in one table is the "Software developers" of the next."""
+    cells = record_cells(text)
+    return _NOTE_MARK.sub("", cells[0]).casefold() if cells else ""
 
 
 def _focused_passages(
