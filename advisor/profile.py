@@ -688,9 +688,8 @@ class CvChecker:
         if score >= self.settings.profile_met and (item.description or item.examples):
             return "met", j, f"meaning {score:.2f}"
         stems, explained = _stems(item.label), _stems(item.description)
-        for k, text in enumerate(done):
-            if k in denied:
-                continue
+        evidence = [(k, text) for k, text in enumerate(done) if k not in denied]
+        for k, text in evidence:
             words = _stems(text)
             if stems and stems <= words:  # "managed clinical risk": risk management
                 return "partly", k, "words"
@@ -699,9 +698,7 @@ class CvChecker:
                 return "partly", k, "words"
         if rare:
             spelled = [p for w in rare if (p := spelled_out(w)) is not None]
-            for k, text in enumerate(done):
-                if k in denied:
-                    continue
+            for k, text in evidence:
                 if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in rare) or any(
                     p.search(text) for p in spelled
                 ):

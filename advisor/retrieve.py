@@ -33,7 +33,7 @@ from .config import Settings
 from .embed import Embedder
 from .store import Generation, IndexStore, paged_get
 from .tables import Tables
-from .types import Chunk, Hit, Retrieval, is_record_text, record_cells
+from .types import Chunk, Hit, Retrieval, is_record_text, record_cells, without_note_mark
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
 _BECOME = re.compile(
@@ -214,7 +214,6 @@ ENTRY_SIBLINGS = 5
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _YEAR_SPAN = re.compile(r"(?<!\d)(?:19|20)\d\d\s*[-–]\s*(?:\d\d){1,2}(?!\d)")
 _COLUMN_NAME = re.compile(r"(?:^- |(?<=; ))([^:;\n]{1,120}): ", re.M)
-_NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\])$")
 
 
 class GenerationView:
@@ -355,8 +354,7 @@ class GenerationView:
         for line in row_text.splitlines():  # a passage of several rows: each has its name
             named = False
             for cell in record_cells(line):
-                # a footnote mark on a name ("STEM occupations(2)") is not part of it
-                cell = _NOTE_MARK.sub("", cell)
+                cell = without_note_mark(cell)
                 if any(ch.isdigit() for ch in cell):
                     continue
                 words = set(self.lexical.tokenize([cell])[0])

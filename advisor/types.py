@@ -110,6 +110,15 @@ def record_cells(text: str) -> list[str]:
     ]
 
 
+_NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\]|[*†‡]+)$")
+
+
+def without_note_mark(cell: str) -> str:
+    """A cell without the footnote mark a table may set on it ("STEM occupations(2)",
+    "Software developers*"): the mark is not part of the name."""
+    return _NOTE_MARK.sub("", cell)
+
+
 class Citation(_Saved):
     """One numbered source of an answer; `text` is exactly `document[start:end]`."""
 

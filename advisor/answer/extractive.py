@@ -17,7 +17,17 @@ import numpy as np
 
 from ..config import Settings
 from ..retrieve import GenerationView
-from ..types import Answer, Chunk, Citation, Hit, Retrieval, Unit, is_record_text, record_cells
+from ..types import (
+    Answer,
+    Chunk,
+    Citation,
+    Hit,
+    Retrieval,
+    Unit,
+    is_record_text,
+    record_cells,
+    without_note_mark,
+)
 from . import outline
 from .answer_type import expected_type
 
@@ -96,7 +106,7 @@ def is_label(text: str) -> bool:
 _POINTER = re.compile(
     r"^\(?(?:for (?:more|further|full) (?:details|information)[^.]{0,60}?,? )?(?:please )?"
     r"(?:see|refer to)(?: also)?(?: the)?(?: full| complete)? (?:appendix|annex|section|chapter|"
-    r"table|figure|fig\.|page|part|list|index|[\w-]*index|glossary|references?|below|above|"
+    r"table|figure|fig\.|page|part|list|[\w-]*index|glossary|references?|below|above|"
     r"https?://)",
     re.I,
 )
@@ -162,14 +172,11 @@ def _same_row(cand: Candidate, chosen: list[Candidate]) -> bool:
     return any(is_record_text(c.text) and _row_name(c.text) == name for c in chosen)
 
 
-_NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\]|[*†‡]+)$")
-
-
 def _row_name(text: str) -> str:
     """A row's first cell without the footnote marker a table may set on it: "Software
     developers(1)" in one table is the "Software developers" of the next."""
     cells = record_cells(text)
-    return _NOTE_MARK.sub("", cells[0]).casefold() if cells else ""
+    return without_note_mark(cells[0]).casefold() if cells else ""
 
 
 def _focused_passages(
