@@ -696,11 +696,14 @@ class CvChecker:
             shared = len(explained & words)  # the guide's own explanation, mostly
             if shared >= 3 and shared >= 0.6 * len(explained):
                 return "partly", k, "words"
-        if rare:
-            spelled = [p for w in rare if (p := spelled_out(w)) is not None]
-            for k, text in evidence:
-                if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in rare) or any(
-                    p.search(text) for p in spelled
+        spelled = {w: spelled_out(w) for w in rare}
+        for k, text in evidence:
+            for w, spelled_words in spelled.items():
+                # "Academic Workload System (AWS)": the CV's AWS is not the guide's
+                if _means_other(w, text, item.names):
+                    continue
+                if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) or (
+                    spelled_words is not None and spelled_words.search(text)
                 ):
                     return "partly", k, "name"
         if score >= self.settings.profile_partly:
@@ -749,8 +752,9 @@ def cv_examples(text: str, items: list[GuideItem]) -> dict[str, list[str]]:
 
 def _means_other(name: str, text: str, names: list[str]) -> bool:
     """An acronym the CV spells out as something else: "NLP Practitioner (neuro-linguistic
-    programming)" is not natural language processing. The CV's own expansion, in parentheses
-    beside the acronym, has the acronym's initials and none of the item's other names."""
+    programming)" or "Academic Workload System (AWS)" is not natural language processing or
+    Amazon's cloud. The CV's own expansion, in parentheses after the acronym or before the
+    acronym in parentheses, has the acronym's initials and none of the item's other names."""
     letters = name.strip().upper()
     if not is_acronym(name.strip()):
         # the words of such an expansion match the item's initials ("Perioperative Medicine
@@ -763,8 +767,19 @@ def _means_other(name: str, text: str, names: list[str]) -> bool:
         return bool(re.search(beside, " ".join(text.split()))) and not any(
             _stems(n) <= _stems(phrase) for n in names if not is_acronym(n.strip())
         )
+    flat = " ".join(text.split())  # hard-wrapped: "(Perioperative\n ..."
+    # ... or before it: "Perioperative Medicines Protocol (PMP)"
+    before = rf"((?:[\w'’-]+\s+){{1,10}})\(\s*{re.escape(name.strip())}\s*\)"
+    for m in re.finditer(before, flat):
+        words = [w for w in re.split(r"[\s-]+", m.group(1)) if w and w.lower() not in _SMALL]
+        last = words[-len(letters) :]
+        if len(words) < len(letters) or "".join(w[0] for w in last).upper() != letters:
+            continue
+        phrase = " ".join(last)
+        if not any(_stems(n) <= _stems(phrase) for n in names if n.strip().upper() != letters):
+            return True
     near = rf"(?<!\w){re.escape(name.strip())}(?!\w)[^()\n]{{0,40}}\(([^()\n]{{3,80}})\)"
-    for m in re.finditer(near, " ".join(text.split())):  # hard-wrapped: "(Perioperative\n ..."
+    for m in re.finditer(near, flat):
         words = [w for w in re.split(r"[\s-]+", m.group(1)) if w and w.lower() not in _SMALL]
         if "".join(w[0] for w in words).upper() != letters:
             continue
