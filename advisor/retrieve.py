@@ -213,6 +213,7 @@ ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _YEAR_SPAN = re.compile(r"(?<!\d)(?:19|20)\d\d\s*[-–]\s*(?:\d\d){1,2}(?!\d)")
+WIDE_ROW_CELLS = 7  # a row of fewer cells is quoted whole, whatever column was asked
 _COLUMN_NAME = re.compile(r"(?:^- |(?<=; ))([^:;\n]{1,120}): ", re.M)
 
 
@@ -364,6 +365,44 @@ class GenerationView:
                 if shared and len(shared) >= need and shared - self.common_words:
                     return True
         return False
+
+    def asked_cells(self, row_text: str, query: str) -> list[int]:
+        """The cells of a one-line table row whose column the question asks about: "What is the
+        median annual wage for software developers?" asks "Median annual wage, 2020(1)" of a
+        13-column row, not its employment figures. A column is asked when a word of its name
+        (years aside) is in the question and no other column has those words and more; when
+        the question names a year, the column is of no other year. Nothing when no column is
+        asked, or every one is (the question is about the row as a whole), or the row is
+        narrow (it reads whole)."""
+        if len(row_text.strip().splitlines()) != 1:
+            return []
+        cells = row_text.strip().removeprefix("- ").split("; ")
+        names = [c.split(": ", 1)[0] if ": " in c else "" for c in cells]
+        if len(cells) < WIDE_ROW_CELLS or not all(names):
+            return []
+        asked = set(self.lexical.tokenize([query])[0])
+        tokens = self.lexical.tokenize([_YEAR.sub(" ", _YEAR_SPAN.sub(" ", n)) for n in names])
+        years = set(_YEAR.findall(_YEAR_SPAN.sub(" ", query)))
+
+        def other_year(name: str) -> bool:
+            named = set(_YEAR.findall(_YEAR_SPAN.sub(" ", name)))
+            return bool(years and named and not named & years)
+
+        shared = {
+            i: set(words) & asked
+            for i, (name, words) in enumerate(zip(names, tokens, strict=True))
+            if i and set(words) & asked and not other_year(name)
+        }
+        # "annual" of "Openings, annual average" is the question's "median annual wage" too
+        picked = {i for i, w in shared.items() if not any(w < v for v in shared.values())}
+        # a measure in several units ("Employment change, percent" and "..., numeric"): both
+        families = {names[i].split(",")[0].strip() for i in picked}
+        picked |= {
+            i
+            for i, name in enumerate(names)
+            if i and "," in name and name.split(",")[0].strip() in families and not other_year(name)
+        }
+        return sorted(picked) if len(picked) < len(cells) - 1 else []
 
     def lacks_asked_column(self, doc_id: str, query: str) -> bool:
         """Does the question ask for a column `doc_id`'s tables have only for other years?

@@ -422,3 +422,45 @@ def test_the_llm_path_does_not_answer_a_column_the_table_lacks(projections):
         {"question": "What is the projected 2029 employment of bakers?"}
     )
     assert not answer.declined and figure in answer.answer, answer.answer
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory, embedder) -> Advisor:
+    corpus = tmp_path_factory.mktemp("wide")
+    columns = ["Occupation title", "Code", "Employment, 2019", "Employment, 2029",
+               "Employment change, numeric, 2019-29", "Employment change, percent, 2019-29",
+               "Openings, annual average",
+               "Median annual wage, 2020", "Typical education needed for entry"]
+    with (corpus / "projections.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(columns)
+        for i, (name, wage) in enumerate(OCCUPATIONS):
+            out.writerow([name, f"{11 + i}-10{i}1", f"{110 + 7 * i}.2", f"{120 + 7 * i}.4",
+                          f"{10 + i}.2", f"{3 + i}.5", f"{9 + i}.7", wage,
+                          "High school diploma or equivalent"])
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("wide-idx"))
+    adv = Advisor(settings, embedder=embedder)
+    adv.index()
+    return adv
+
+
+def test_a_wide_row_shows_the_column_asked_for_and_is_cited_whole(wide):
+    """Of a wide row, the answer shows its name and the columns the question asks about, not
+    every cell; the citation is still the whole row (what the user can check it against)."""
+    wage = wide.invoke({"question": "What was the 2020 median annual wage of bakers?"})
+    assert "Bakers; Median annual wage, 2020: 28,830" in wage.answer, wage.answer
+    assert "Employment" not in wage.answer and "Openings" not in wage.answer, wage.answer
+    assert any("Employment, 2029" in c.text for c in wage.citations)
+    asked = "What is the projected 2029 employment of bakers?"
+    employment = wide.invoke({"question": asked})
+    assert "Employment, 2029: 148.4" in employment.answer, employment.answer
+    assert "Employment, 2019" not in employment.answer, employment.answer  # another year
+    assert "wage" not in employment.answer, employment.answer
+    # a measure given in two units: both, whichever the question named
+    change = wide.invoke({"question": "By what percent will employment of bakers change?"})
+    assert "Employment change, percent, 2019-29: 7.5" in change.answer, change.answer
+    assert "Employment change, numeric, 2019-29: 14.2" in change.answer, change.answer
+    assert "Employment, 2029" not in change.answer, change.answer
+    # a question about the row as a whole gets every cell
+    whole = wide.invoke({"question": "What do the projections say about bakers?"})
+    assert "148.4" in whole.answer and "28,830" in whole.answer, whole.answer

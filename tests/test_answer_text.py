@@ -7,7 +7,18 @@ import re
 from pathlib import Path
 
 from advisor import Advisor, Settings
-from advisor.answer.extractive import _row_name, is_label, is_pointer, list_lines, repair
+from advisor.answer.extractive import (
+    Candidate,
+    _row_name,
+    _without_contained,
+    announces,
+    enumerates,
+    is_label,
+    is_pointer,
+    list_lines,
+    repair,
+)
+from advisor.types import Chunk, Unit
 
 
 def test_repair_joins_words_split_at_a_line_break_and_keeps_real_hyphens() -> None:
@@ -139,3 +150,39 @@ def test_a_passage_is_quoted_only_when_its_best_unit_scores_nearly_as_well() -> 
     }
     strict = settings.model_copy(update={"second_opinion_ratio": 0.9})
     assert _focused_passages(ranked, strict) == {"a", "b"}
+
+
+def test_a_sentence_that_only_says_there_are_some_things_is_followed_by_their_names() -> None:
+    lead = (
+        "While it is difficult to predict which jobs might be automated, there are a number of "
+        "skills that experts agreed seemed likely to remain relevant."
+    )
+    names = (
+        "Disciplines such as project management, user-centered design, and cybersecurity "
+        "threat mitigation all share a focus on customer needs."
+    )
+    assert announces(lead) and enumerates(names)
+    assert not announces(names)  # it names them itself
+    assert not enumerates("Success brings buy-in, and it brings budget.")
+    assert not announces("Run one small project with Agile and learn from it.")
+
+
+def _sentence(doc: str, order: int, text: str) -> Candidate:
+    chunk = Chunk(id=f"{doc}:0", doc_id=doc, title=doc, section="", source=f"{doc}.md",
+                  start=0, end=len(text), text=text)
+    return Candidate(0, chunk, Unit(start=0, end=len(text), kind="sentence"), order, text)
+
+
+def test_a_sentence_another_document_says_whole_is_quoted_once() -> None:
+    short = _sentence("help", 0, "Federal jobs often require that you have experience in a "
+                  "particular type of work for a certain period of time.")
+    longer = _sentence("guide", 0, "Federal jobs often require that you have experience in a "
+                   "particular type of work for a certain period of time, so be sure to "
+                   "include the month and year that you began and ended each job.")
+    other = _sentence("help", 1, "You must show how your skills meet the qualifications.")
+    kept = _without_contained([short, other, longer])
+    assert kept == [other, longer]
+    # a short phrase inside a longer sentence is not a repeat
+    phrase = _sentence("x", 0, "Be Agile now.")
+    longer_phrase = _sentence("y", 0, "Be Agile now, and start small.")
+    assert _without_contained([phrase, longer_phrase]) == [phrase, longer_phrase]

@@ -231,8 +231,8 @@ def _checklist_item(items: dict[str, dict], name: str) -> dict:
         (HOLDOUT.parent / "holdout3", 0.88, 0.72),
         (HOLDOUT.parent / "holdout4", 0.92, 0.72),
         (HOLDOUT.parent / "holdout5", 0.90, 0.66),
-        (HOLDOUT.parent / "holdout6", 0.79, 0.51),
-        (HOLDOUT.parent / "holdout7", 0.83, 0.62),
+        (HOLDOUT.parent / "holdout6", 0.85, 0.57),
+        (HOLDOUT.parent / "holdout7", 0.85, 0.64),
         (HOLDOUT.parent / "holdout8", 0.85, 0.57),
     ],
     ids=[

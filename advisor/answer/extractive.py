@@ -45,6 +45,7 @@ class Candidate:
     text: str
     score: float = 0.0
     vector: np.ndarray | None = None
+    shown: str | None = None  # what the answer shows, when not all of `text` (a row's cells)
 
 
 @dataclass
@@ -273,7 +274,28 @@ def _tidy(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
             continue
         seen_text.add(norm)
         final.append(c)
-    return _with_replies(final, by_key)
+    return _with_replies(_without_contained(final), by_key)
+
+
+_WORD = re.compile(r"\w+")
+MIN_CONTAINED_WORDS = 6  # a shorter sentence inside a longer one is a phrase, not a repeat
+
+
+def _without_contained(chosen: list[Candidate]) -> list[Candidate]:
+    """No sentence that another chosen unit says whole: two documents of one publisher repeat
+    themselves ("Federal jobs often require ... a certain period of time." and the same words
+    ", so be sure to include the month and year ..."), and the longer one says both."""
+    words = [" ".join(_WORD.findall(clean(c.text).lower())) for c in chosen]
+    out = []
+    for i, c in enumerate(chosen):
+        said = c.unit.kind == "sentence" and len(words[i].split()) >= MIN_CONTAINED_WORDS
+        if said and any(
+            j != i and len(words[j]) > len(words[i]) and f" {words[i]} " in f" {words[j]} "
+            for j in range(len(chosen))
+        ):
+            continue
+        out.append(c)
+    return out
 
 
 def _with_replies(
@@ -350,6 +372,8 @@ def render_unit(c: Candidate) -> str:
     line of its own, a numbered step or FAQ question (a heading) in bold, a lone item as an
     item."""
     context = c.chunk.text
+    if c.shown is not None:
+        return f"- {clean(c.shown, context)}"
     if c.unit.kind == "heading":  # a numbered step, kept as the document numbers it
         return f"**{repair(c.text, context)}**"
     if c.unit.kind == "item":
@@ -402,7 +426,9 @@ def decline_text(topics: list[str]) -> str:
 
 
 def _with_following_list(chosen: list[Candidate], pool: list[Candidate]) -> list[Candidate]:
-    """A chosen sentence that introduces a list ("Key trends to watch include:") brings it."""
+    """A chosen sentence that introduces a list ("Key trends to watch include:") brings it; so
+    does one that says there are some things without naming them, when the next sentence
+    names them (`announces`, `enumerates`)."""
     by_key = {_key(c): c for c in pool}
     out: list[Candidate] = []
     for c in chosen:
@@ -411,11 +437,34 @@ def _with_following_list(chosen: list[Candidate], pool: list[Candidate]) -> list
         if (
             c.unit.kind == "sentence"
             and nxt is not None
-            and nxt.unit.kind == "list"
             and nxt.unit.start <= c.unit.end + 2
+            and (
+                nxt.unit.kind == "list"
+                or (nxt.unit.kind == "sentence" and announces(c.text) and enumerates(nxt.text))
+            )
         ):
             out.append(nxt)
     return out
+
+
+# "there are a number of skills that ...": how many, but not which
+_VAGUE_AMOUNT = re.compile(
+    r"\b(?:a (?:number|variety|range|set|handful|couple) of|several|various|numerous|a few)\b",
+    re.I,
+)
+_ENUMERATION = re.compile(r"[^,;]+,[^,;]+(?:,[^,;]+)*,? (?:and|or) ", re.I)
+
+
+def announces(text: str) -> bool:
+    """A sentence that says there are some things without naming them ("there are a number of
+    skills that experts agreed seemed likely to remain relevant."): the names follow."""
+    return bool(_VAGUE_AMOUNT.search(text)) and not _ENUMERATION.search(text)
+
+
+def enumerates(text: str) -> bool:
+    """A sentence naming three or more things ("Disciplines such as project management,
+    user-centered design, and cybersecurity threat mitigation ...")."""
+    return bool(_ENUMERATION.search(text))
 
 
 class ExtractiveGenerator:
@@ -601,7 +650,34 @@ def _choose_units(
     _score(settings, retrieval, view, embed, pool)
     short = len(view.lexical.tokenize([retrieval.query])[0]) <= 2
     chosen = _select(cands, settings, 2 if short else limit, named)
+    chosen = _asked_cells_only(chosen, view, rows, retrieval.query)
     return _with_whole_passage(chosen, cands, settings.whole_passage_chars)
+
+
+def _asked_cells_only(
+    chosen: list[Candidate], view: GenerationView, rows: set[str], query: str
+) -> list[Candidate]:
+    """A wide table row shows its name and the columns the question asks for ("Median annual
+    wage, 2020(1): 110,140" of a 13-column row); a chosen row that has none of them, when
+    another has, answers another question. The citation still points at the whole row."""
+    asked = {
+        _key(c): view.asked_cells(c.text, query)
+        for c in chosen
+        if c.chunk.id in rows and is_record_text(c.text)
+    }
+    if not any(asked.values()):
+        return chosen
+    out = []
+    for c in chosen:
+        picked = asked.get(_key(c))
+        if picked is None:
+            out.append(c)
+        elif picked:
+            cells = c.text.strip().removeprefix("- ").split("; ")
+            name = cells[0].split(": ", 1)[1]
+            c.shown = "- " + "; ".join([name, *(cells[i] for i in picked)])
+            out.append(c)
+    return out
 
 
 def _with_whole_passage(

@@ -114,6 +114,13 @@ def prose_segments(answer: str) -> list[tuple[str, str]]:
     return out
 
 
+def _part_of_a_row(text: str, passages: Sequence[str]) -> bool:
+    """A table row shown by some of its cells ("Bakers; Median annual wage, 2020: 28,830"):
+    cells, not a sentence cut short."""
+    cells = text.split("; ")
+    return len(cells) >= 2 and any(all(cell in _plain(p) for cell in cells) for p in passages)
+
+
 def fragments(answer: str, passages: Sequence[str]) -> tuple[int, list[str]]:
     """How many prose segments the answer quotes, and those that do not end like a sentence."""
     segments = prose_segments(answer)
@@ -125,7 +132,7 @@ def fragments(answer: str, passages: Sequence[str]) -> tuple[int, list[str]]:
         if kind == "item":
             if whole_items is None:
                 whole_items = set().union(*(passage_items(p) for p in passages))
-            if text.lower() in whole_items:
+            if text.lower() in whole_items or _part_of_a_row(text, passages):
                 continue
         bad.append(text)
     return len(segments), bad
