@@ -763,7 +763,10 @@ def _means_other(name: str, text: str, names: list[str]) -> bool:
         phrase = " ".join(name.split())
         words = [w for w in re.split(r"[\s-]+", phrase) if w and w.lower() not in _SMALL]
         initials = re.escape("".join(w[0] for w in words).upper())
-        beside = rf"(?<!\w){initials}\s*\(\s*{re.escape(phrase)}\s*\)"
+        beside = (
+            rf"(?<!\w){initials}\s*\(\s*{re.escape(phrase)}\s*\)"
+            rf"|(?<!\w){re.escape(phrase)}\s*\(\s*{initials}\s*\)"
+        )
         return bool(re.search(beside, " ".join(text.split()))) and not any(
             _stems(n) <= _stems(phrase) for n in names if not is_acronym(n.strip())
         )
