@@ -20,7 +20,7 @@ from advisor.verify import (
     split_sentences,
     strip_markers,
 )
-from advisor.verify.rules import check_negation
+from advisor.verify.rules import check_negation, check_number_owner
 
 CASES = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "judge_cases.jsonl"
 
@@ -249,6 +249,20 @@ def test_units_convert_and_numbers_normalize() -> None:
     assert check_numbers("Growth runs 2024 to 2034 [1].", "growth over 2024-34") is None
 
 
+def test_a_number_the_passage_gives_to_something_else_is_caught() -> None:
+    passage = (
+        "The exam has four domains:\n- Data preparation: 28% of the exam.\n"
+        "- Model development: 26% of the exam.\n- Monitoring and security: 24% of the exam."
+    )
+    swapped = "Data preparation weighs 28%, with model development next at 24% [1]."
+    assert "model" in (check_number_owner(swapped, passage) or "")
+    right = "Data preparation weighs 28%, with model development next at 26% [1]."
+    assert check_number_owner(right, passage) is None
+    # a bare count is not judged this way: "four" is said of many things
+    assert check_number_owner("The exam's four domains include model development [1].",
+                              passage) is None
+
+
 # --- the labelled cases ------------------------------------------------------------------------
 
 
@@ -271,8 +285,8 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout5", 0.825),
         ("judge_holdout6", 0.90),
         ("judge_holdout7", 0.65),
-        ("judge_holdout8", 0.725),
-        ("judge_holdout9", 0.75),
+        ("judge_holdout8", 0.75),
+        ("judge_holdout9", 0.775),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):

@@ -24,6 +24,7 @@ from .rules import (
     check_entities,
     check_list_items,
     check_negation,
+    check_number_owner,
     check_numbers,
     check_quantifier,
     check_reversal,
@@ -135,7 +136,8 @@ class GroundingJudge:
             return SentenceVerdict(text=text, citations=cites, supported=ok, score=shown,
                                    reason=reason)
 
-        if reason := (check_numbers(claim, joined) or check_entities(claim, joined)
+        if reason := (check_numbers(claim, joined) or check_number_owner(claim, joined)
+                      or check_entities(claim, joined)
                       or check_list_items(claim, joined) or self._pair_members(claim, joined)):
             return verdict(False, reason)
         for clause in clauses(claim) or [claim]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from .claims import (
+    Quantity,
     _bounds,
     _content,
     _show,
@@ -51,6 +52,42 @@ def check_numbers(claim: str, passage: str) -> str | None:
             said = next((f"per {r}" for r in rates if r), "no period")
             return f"period differs: {q.raw} per {q.rate}, cited passage says {said}"
     return None
+
+
+def check_number_owner(claim: str, passage: str) -> str | None:
+    """A number the passage has, said of something else: "model development next at 24%"
+    where the passage gives "Model development: 26%" and the 24% to "Monitoring, maintenance
+    and security". The words before a number in its piece of the claim (back to the number
+    before it) name what it is about; when a passage sentence with another number of that
+    unit says those words and no sentence with the claimed number does, the number belongs
+    to something else."""
+    sentences = [
+        (s, quantities(s, strict=False), set(_content(s))) for s in passage_sentences(passage)
+    ]
+    for piece in _PIECES.split(strip_markers(claim)):
+        if not piece or not piece.strip():
+            continue
+        rest = piece
+        for q in quantities(piece):
+            # what the number is said of: the words before it, back to the number before it
+            before, _, rest = rest.partition(q.raw)
+            about = set(_content(before))
+            if q.dim is None:
+                continue  # a bare count ("four core functions") is too common to tell
+            holders = [words for _, qs, words in sentences if any(_same(p, q) for p in qs)]
+            if not holders:
+                continue  # not in the passage at all: check_numbers says so
+            said = set().union(*holders)
+            for _, qs, words in sentences:
+                others = [p for p in qs if p.dim == q.dim and not _same(p, q)]
+                if others and (about & words) - said:
+                    return (f"{_show(q)} is not what the cited passage gives for "
+                            f"'{', '.join(sorted((about & words) - said))}' ({_show(others[0])})")
+    return None
+
+
+def _same(p: Quantity, q: Quantity) -> bool:
+    return abs(p.value - q.value) < 1e-6 * max(1.0, q.value)
 
 
 _CAPITAL_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][\w-]*)")
