@@ -9,6 +9,7 @@ from pathlib import Path
 from advisor import Advisor, Settings
 from advisor.answer.extractive import (
     Candidate,
+    _dangling,
     _row_name,
     _without_contained,
     announces,
@@ -186,3 +187,13 @@ def test_a_sentence_another_document_says_whole_is_quoted_once() -> None:
     phrase = _sentence("x", 0, "Be Agile now.")
     longer_phrase = _sentence("y", 0, "Be Agile now, and start small.")
     assert _without_contained([phrase, longer_phrase]) == [phrase, longer_phrase]
+
+
+def test_a_later_unit_that_opens_with_a_pronoun_needs_what_came_before() -> None:
+    before = _sentence("pep", 0, "The PEP editors review your pull request.")
+    they = _sentence("pep", 1, "Once approved, they will assign your PEP a number.")
+    best = _sentence("other", 0, "A PEP is accepted by the Steering Council.")
+    assert _dangling(they, [best])  # "they" who?
+    assert not _dangling(they, [best, before])  # said right after its antecedent
+    assert not _dangling(_sentence("pep", 1, "It is worth asking early."), [best])  # expletive
+    assert not _dangling(_sentence("pep", 1, "The editors assign a number."), [best])

@@ -48,7 +48,7 @@ FOCUS_GATES = {
     "real-formats-holdout2": (0.875, 0.57, 86),
     "real-formats-holdout3": (0.89, 0.65, 118),
     "real-formats-holdout4": (0.76, 0.62, 95),
-    "real-formats-holdout5": (0.89, 0.56, 90),
+    "real-formats-holdout5": (0.92, 0.56, 90),
 }
 MAX_FRAGMENT_SHARE = 0.02
 

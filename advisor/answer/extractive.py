@@ -154,7 +154,7 @@ def _select(
     while pool:
         cand = max(pool, key=lambda c: c.score - weight * _redundancy(c, chosen))
         pool.remove(cand)
-        if _same_row(cand, chosen):
+        if _same_row(cand, chosen) or (chosen and _dangling(cand, chosen)):
             continue
         # the limit counts what the answer shows: items merged into their list take one place
         trial = _tidy(_with_following_list([*chosen, cand], cands), cands)
@@ -162,6 +162,24 @@ def _select(
             break
         chosen, shown = [*chosen, cand], trial
     return shown
+
+
+# "Once approved, they will assign your PEP a number.": who "they" are was said before
+_PRONOUN_START = re.compile(
+    r"^(?:[^,.;:]{1,40},\s*)?(?:they|it|he|she|these|those|this)\s+(?!is\b|was\b)\w", re.I
+)
+
+
+def _dangling(cand: Candidate, chosen: list[Candidate]) -> bool:
+    """A unit that opens with a pronoun for something its passage named just before, quoted
+    without what came before: it reads as a fragment ("they" who?). The best unit may still be
+    one; a later one adds words the reader cannot place."""
+    if cand.unit.kind not in ("sentence", "item") or cand.order == 0:
+        return False
+    before = (cand.chunk.id, cand.order - 1)
+    return not any(_key(c) == before for c in chosen) and bool(
+        _PRONOUN_START.match(clean(cand.text))
+    )
 
 
 def _same_row(cand: Candidate, chosen: list[Candidate]) -> bool:
