@@ -263,6 +263,29 @@ def test_a_number_the_passage_gives_to_something_else_is_caught() -> None:
                               passage) is None
 
 
+def test_one_marker_at_the_end_of_a_block_cites_the_block(judge: GroundingJudge) -> None:
+    passage = (
+        "CRISP-DM is iterative rather than a waterfall, so a CRISP-DM project can return to an "
+        "earlier phase when later work shows that the goal or the data needs another look."
+    )
+    block = (
+        "CRISP-DM is not a waterfall. It is iterative, so a project can return to an earlier "
+        "phase [1]."
+    )
+    assert judge.judge(block, [passage]).grounded
+    # the block's passage must back every sentence of it
+    added = (
+        "CRISP-DM was invented by IBM in 1996. It is iterative, so it can return to a phase [1]."
+    )
+    assert not judge.judge(added, [passage]).grounded
+    # a sentence after the last marker of its line is uncited
+    after = (
+        "It is iterative, so a project can return to an earlier phase [1]. It is not a waterfall."
+    )
+    verdicts = judge.judge(after, [passage]).sentences
+    assert verdicts[-1].reason == "no citation"
+
+
 # --- the labelled cases ------------------------------------------------------------------------
 
 
@@ -286,7 +309,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout6", 0.90),
         ("judge_holdout7", 0.65),
         ("judge_holdout8", 0.75),
-        ("judge_holdout9", 0.775),
+        ("judge_holdout9", 0.825),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):

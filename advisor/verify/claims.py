@@ -55,19 +55,26 @@ def split_sentences(answer: str) -> list[tuple[str, list[int]]]:
     """Sentences with their [n] numbers. Each line (list item, lead-in) is split on its own so
     list items stay apart; a marker that pysbd leaves at the start of the next piece
     ("... 2025. [1] Next") belongs to the sentence before it."""
-    out: list[str] = []
+    return [(t, cites) for t, cites, _ in split_lines(answer)]
+
+
+def split_lines(answer: str) -> list[tuple[str, list[int], int]]:
+    """`split_sentences`, each sentence with the number of the line it is on: the sentences of
+    one line are one block, which may carry one marker at its end."""
+    out: list[tuple[str, int]] = []
     # a Markdown heading a model wrote inside a line ("... [1] ### 3. Gain ...") starts a new one
     lines = [p for ln in answer.splitlines() for p in _INLINE_HEADING.split(ln)]
-    for line in lines:
+    for k, line in enumerate(lines):
         line = _BULLET.sub("", _EMPHASIS.sub("", line).strip().lstrip("#").strip()).strip()
         for piece in _SEGMENTER.segment(line) if line else []:
             piece = piece.strip()
             if (lead := _LEADING_MARKERS.match(piece)) and out:
-                out[-1] += " " + lead.group().strip()
+                out[-1] = (out[-1][0] + " " + lead.group().strip(), out[-1][1])
                 piece = piece[lead.end():].strip()
             if piece:
-                out.append(piece)
-    return [(t, sorted({int(n) for m in _MARKER.findall(t) for n in m.split(",")})) for t in out]
+                out.append((piece, k))
+    return [(t, sorted({int(n) for m in _MARKER.findall(t) for n in m.split(",")}), k)
+            for t, k in out]
 
 
 def _tokens(text: str) -> list[Token]:

@@ -15,6 +15,7 @@ from .claims import (
     clauses,
     passage_sentences,
     quantities,
+    split_lines,
     split_sentences,
     strip_markers,
 )
@@ -193,7 +194,7 @@ class GroundingJudge:
 
     def judge(self, answer: str, contexts: list[str]) -> Judgement:
         """Judge every sentence of `answer`; [n] refers to contexts[n-1]."""
-        units = split_sentences(answer)
+        units = _with_block_citations(split_lines(answer))
         verdicts = [citation_verdict(t, c, len(contexts)) for t, c in units]
         todo = [(i, [contexts[n - 1] for n in units[i][1]]) for i, v in enumerate(verdicts)
                 if v is None]
@@ -223,6 +224,20 @@ class GroundingJudge:
                     "text": text, "citations": cites,
                     "reason": f"{verdict.reason} (in the part citing [{own[0]}])"})
         return None
+
+
+def _with_block_citations(
+    lines: list[tuple[str, list[int], int]],
+) -> list[tuple[str, list[int]]]:
+    """One marker at the end of a block cites the block: "CRISP-DM isn't a waterfall. It's
+    iterative, so ... [1]" is two sentences of passage [1]. A sentence without a marker takes
+    the markers of the next sentence of its line that has them; at a line's end it has none."""
+    out: list[tuple[str, list[int]]] = []
+    for i, (text, cites, line) in enumerate(lines):
+        if not cites and is_claim(text):
+            cites = next((c for _, c, k in lines[i + 1:] if k == line and c), [])
+        out.append((text, cites))
+    return out
 
 
 def _content_words_of(text: str) -> bool:
