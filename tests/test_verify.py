@@ -286,6 +286,16 @@ def test_one_marker_at_the_end_of_a_block_cites_the_block(judge: GroundingJudge)
     assert verdicts[-1].reason == "no citation"
 
 
+def test_a_lead_in_inside_a_sentence_states_nothing(judge: GroundingJudge) -> None:
+    passage = (
+        "While the AI RMF can be used to prioritize risk, it does not prescribe risk tolerance."
+    )
+    said = "One thing to know going in: the AI RMF does not prescribe risk tolerance [1]."
+    assert judge.judge(said, [passage]).grounded
+    assert not judge.judge("One thing to know: the AI RMF prescribes risk tolerance [1].",
+                           [passage]).grounded
+
+
 # --- the labelled cases ------------------------------------------------------------------------
 
 
@@ -309,7 +319,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout6", 0.90),
         ("judge_holdout7", 0.65),
         ("judge_holdout8", 0.75),
-        ("judge_holdout9", 0.825),
+        ("judge_holdout9", 0.85),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):

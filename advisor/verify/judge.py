@@ -142,6 +142,8 @@ class GroundingJudge:
                       or check_list_items(claim, joined) or self._pair_members(claim, joined)):
             return verdict(False, reason)
         for clause in clauses(claim) or [claim]:
+            if not is_claim(clause):
+                continue  # "One thing to know going in:" leads in and states nothing
             ccos, best = self._best(clause if clause in self._vectors else claim, sents)
             ccov, missing = coverage(clause, joined)
             if len(missing) >= 2 and ccov < self.clause_coverage and ccos < self.clause_cosine:
