@@ -296,6 +296,13 @@ def test_a_lead_in_inside_a_sentence_states_nothing(judge: GroundingJudge) -> No
                            [passage]).grounded
 
 
+def test_a_contraction_of_a_function_word_is_a_function_word() -> None:
+    from advisor.verify.align import content_words
+
+    words = content_words("You'll pass if you’ve studied the manual")
+    assert words == ["pass", "studied", "manual"]
+
+
 # --- the labelled cases ------------------------------------------------------------------------
 
 
@@ -319,7 +326,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout6", 0.90),
         ("judge_holdout7", 0.65),
         ("judge_holdout8", 0.75),
-        ("judge_holdout9", 0.85),
+        ("judge_holdout9", 0.875),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):

@@ -12,6 +12,7 @@ A claim whose words do not align says something the passage does not: an entity 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -27,7 +28,9 @@ def content_words(text: str) -> list[str]:
     out: list[str] = []
     for word in (w.lower() for w in _words(text)):
         stem = _stem(word)
-        if (len(stem) > 1 and not ({word, stem} & _STOP) and word not in _NUMBER_WORDS
+        # a function word's contraction is one too: "you'll", "you’ve", "they're"
+        base = re.split(r"['’]", word, maxsplit=1)[0]
+        if (len(stem) > 1 and not ({word, stem, base} & _STOP) and word not in _NUMBER_WORDS
                 and word not in _UNITS and not word.endswith(("n't", "n’t")) and word not in out):
             out.append(word)
     return out
