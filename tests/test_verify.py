@@ -303,6 +303,18 @@ def test_a_contraction_of_a_function_word_is_a_function_word() -> None:
     assert words == ["pass", "studied", "manual"]
 
 
+def test_a_reversal_in_a_short_clause_is_caught(judge: GroundingJudge) -> None:
+    passage = (
+        "CRISP-DM has a separate Evaluation phase between Modeling and Deployment, while TDSP "
+        "does not name evaluation as a stage. TDSP ends with a customer acceptance stage after "
+        "deployment, which CRISP-DM's six phases do not include."
+    )
+    wrong = "TDSP has a customer acceptance stage, which comes before deployment [1]."
+    assert not judge.judge(wrong, [passage]).grounded
+    right = "TDSP has a customer acceptance stage, which comes after deployment [1]."
+    assert judge.judge(right, [passage]).grounded
+
+
 # --- the labelled cases ------------------------------------------------------------------------
 
 
@@ -326,7 +338,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout6", 0.90),
         ("judge_holdout7", 0.65),
         ("judge_holdout8", 0.75),
-        ("judge_holdout9", 0.875),
+        ("judge_holdout9", 0.90),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):

@@ -129,7 +129,7 @@ class GroundingJudge:
         claim, joined = _ATTRIBUTION.sub("", strip_markers(text)), "\n".join(passages)
         self._embed([claim], passages)  # cached: only a claim without its attribution is new
         sents = [s for p in passages for s in passage_sentences(p)]
-        cos, cov = self._best(claim, sents)[0], coverage(claim, joined)[0]
+        (cos, closest), cov = self._best(claim, sents), coverage(claim, joined)[0]
         score = round(float(np.clip(0.5 * cos + 0.5 * cov, 0, 1)), 3)
 
         def verdict(ok: bool, reason: str) -> SentenceVerdict:
@@ -150,7 +150,10 @@ class GroundingJudge:
                 return verdict(False, f"unsupported clause: '{clause}'")
             if reason := self._alignment(clause, joined, ccos):
                 return verdict(False, reason)
-            if reason := check_negation(clause, joined) or check_reversal(clause, best, joined):
+            # a short clause ("which comes before deployment") may be closest to another
+            # sentence than the one its sentence restates: both are asked
+            reversed_ = (check_reversal(clause, b, joined) for b in dict.fromkeys([best, closest]))
+            if reason := check_negation(clause, joined) or next(filter(None, reversed_), None):
                 return verdict(False, reason)
             if reason := check_quantifier(clause, best, joined):
                 return verdict(False, reason)
