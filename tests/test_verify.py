@@ -339,6 +339,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout7", 0.65),
         ("judge_holdout8", 0.75),
         ("judge_holdout9", 0.90),
+        ("judge_holdout10", 0.75),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):
