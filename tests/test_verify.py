@@ -315,6 +315,14 @@ def test_a_reversal_in_a_short_clause_is_caught(judge: GroundingJudge) -> None:
     assert judge.judge(right, [passage]).grounded
 
 
+def test_exactly_for_a_bound_is_a_quantifier_change(judge: GroundingJudge) -> None:
+    passage = "The PMP certification requires at least 36 months of experience leading projects."
+    exact = "The PMP requires exactly 36 months of experience leading projects [1]."
+    assert "exactly" in judge.judge(exact, [passage]).sentences[0].reason
+    plain = "The exam has exactly 180 questions [1]."  # no bound in the passage: a plain figure
+    assert judge.judge(plain, ["The PMP exam has 180 questions."]).grounded
+
+
 # --- the labelled cases ------------------------------------------------------------------------
 
 
@@ -339,7 +347,7 @@ def test_accuracy_on_labelled_cases(judge: GroundingJudge) -> None:
         ("judge_holdout7", 0.65),
         ("judge_holdout8", 0.75),
         ("judge_holdout9", 0.90),
-        ("judge_holdout10", 0.75),
+        ("judge_holdout10", 0.775),
     ],
 )
 def test_accuracy_on_held_out_labelled_cases(judge: GroundingJudge, name: str, minimum: float):

@@ -317,6 +317,11 @@ def check_quantifier(clause: str, passage_sentence: str, passage: str = "") -> s
             if said & set(re.findall(rf"\b{bound} (\S+?)[.,;:]?(?=\s|$)", everywhere)):
                 continue
             return f"bound differs: '{bound}' not in cited passage"
+    # "exactly 36 months" where the passage says "at least 36 months": a bound made a point
+    for n in re.findall(r"\bexactly (\S+?)[.,;:]?(?=\s|$)", clause.lower()):
+        for bound in ("at least", "at most"):
+            if n in re.findall(rf"\b{bound} (\S+?)[.,;:]?(?=\s|$)", everywhere):
+                return f"bound differs: 'exactly' where cited passage says '{bound}'"
     if re.search(r"\bat all\b", clause, re.I) and not re.search(r"\bat all\b", passage_sentence,
                                                                re.I):
         return "quantifier differs: 'at all' where cited passage qualifies"
