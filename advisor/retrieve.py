@@ -33,7 +33,15 @@ from .config import Settings
 from .embed import Embedder
 from .store import Generation, IndexStore, paged_get
 from .tables import Tables
-from .types import Chunk, Hit, Retrieval, is_record_text, record_cells, without_note_mark
+from .types import (
+    Chunk,
+    Hit,
+    Retrieval,
+    is_record_text,
+    record_cells,
+    record_fields,
+    without_note_mark,
+)
 
 _NAME = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9]*[A-Za-z0-9])")
 _BECOME = re.compile(
@@ -213,6 +221,11 @@ ENTRY_CHARS = 1200
 ENTRY_SIBLINGS = 5
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _YEAR_SPAN = re.compile(r"(?<!\d)(?:19|20)\d\d\s*[-–]\s*(?:\d\d){1,2}(?!\d)")
+def _years(text: str) -> set[str]:
+    """The years `text` names, a span of years ("the 2019-29 projections") aside."""
+    return set(_YEAR.findall(_YEAR_SPAN.sub(" ", text)))
+
+
 WIDE_ROW_CELLS = 7  # a row of fewer cells is quoted whole, whatever column was asked
 _COLUMN_NAME = re.compile(r"(?:^- |(?<=; ))([^:;\n]{1,120}): ", re.M)
 
@@ -376,22 +389,21 @@ class GenerationView:
         narrow (it reads whole)."""
         if len(row_text.strip().splitlines()) != 1:
             return []
-        cells = row_text.strip().removeprefix("- ").split("; ")
-        names = [c.split(": ", 1)[0] if ": " in c else "" for c in cells]
-        if len(cells) < WIDE_ROW_CELLS or not all(names):
+        names = [name for name, _ in record_fields(row_text)]
+        if len(names) < WIDE_ROW_CELLS or not all(names):
             return []
         asked = set(self.lexical.tokenize([query])[0])
         tokens = self.lexical.tokenize([_YEAR.sub(" ", _YEAR_SPAN.sub(" ", n)) for n in names])
-        years = set(_YEAR.findall(_YEAR_SPAN.sub(" ", query)))
+        years = _years(query)
 
         def other_year(name: str) -> bool:
-            named = set(_YEAR.findall(_YEAR_SPAN.sub(" ", name)))
+            named = _years(name)
             return bool(years and named and not named & years)
 
         shared = {
-            i: set(words) & asked
+            i: common
             for i, (name, words) in enumerate(zip(names, tokens, strict=True))
-            if i and set(words) & asked and not other_year(name)
+            if i and (common := set(words) & asked) and not other_year(name)
         }
         # "annual" of "Openings, annual average" is the question's "median annual wage" too
         picked = {i for i, w in shared.items() if not any(w < v for v in shared.values())}
@@ -402,7 +414,7 @@ class GenerationView:
             for i, name in enumerate(names)
             if i and "," in name and name.split(",")[0].strip() in families and not other_year(name)
         }
-        return sorted(picked) if len(picked) < len(cells) - 1 else []
+        return sorted(picked) if len(picked) < len(names) - 1 else []
 
     def lacks_asked_column(self, doc_id: str, query: str) -> bool:
         """Does the question ask for a column `doc_id`'s tables have only for other years?
@@ -411,7 +423,7 @@ class GenerationView:
         question names a year, and no column of those words is of that year. No row of such a
         document answers it: quoting the 2020 wage would answer another question."""
         # a span of years ("the 2019-29 projections") names the tables, not a column's year
-        years = set(_YEAR.findall(_YEAR_SPAN.sub(" ", query)))
+        years = _years(query)
         if not years:
             return False
         asked = set(self.lexical.tokenize([query])[0])

@@ -110,6 +110,13 @@ def record_cells(text: str) -> list[str]:
     ]
 
 
+def record_fields(line: str) -> list[tuple[str, str]]:
+    """A one-line table row as (column name, value) pairs, in column order; a cell without a
+    column name has "" for it."""
+    cells = line.strip().removeprefix("- ").split("; ")
+    return [(c.split(": ", 1)[0], c.split(": ", 1)[1]) if ": " in c else ("", c) for c in cells]
+
+
 _NOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\[\d{1,2}\]|[*†‡]+)$")
 
 

@@ -26,8 +26,10 @@ from ..types import (
     Unit,
     is_record_text,
     record_cells,
+    record_fields,
     without_note_mark,
 )
+from ..verify.lexicon import _ENUMERATION
 from . import outline
 from .answer_type import expected_type
 
@@ -470,7 +472,6 @@ _VAGUE_AMOUNT = re.compile(
     r"\b(?:a (?:number|variety|range|set|handful|couple) of|several|various|numerous|a few)\b",
     re.I,
 )
-_ENUMERATION = re.compile(r"[^,;]+,[^,;]+(?:,[^,;]+)*,? (?:and|or) ", re.I)
 
 
 def announces(text: str) -> bool:
@@ -691,9 +692,9 @@ def _asked_cells_only(
         if picked is None:
             out.append(c)
         elif picked:
-            cells = c.text.strip().removeprefix("- ").split("; ")
-            name = cells[0].split(": ", 1)[1]
-            c.shown = "- " + "; ".join([name, *(cells[i] for i in picked)])
+            fields = record_fields(c.text)
+            cells = [f"{column}: {value}" for column, value in (fields[i] for i in picked)]
+            c.shown = "- " + "; ".join([fields[0][1], *cells])
             out.append(c)
     return out
 
